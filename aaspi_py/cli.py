@@ -1,0 +1,217 @@
+"""The ``aaspi`` command: a thin shim over the library; heavy imports happen per command.
+
+A bad input prints one line (what, where, how to fix) and exits 2; ``--debug`` shows the
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .scheduler import SCHEDULER_HELP
+
+    ap = argparse.ArgumentParser(prog="aaspi", description="aaspi_py: seismic facies classification on zarr volumes.")
+    ap.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("new-project", help="create a project folder")
+    p.add_argument("path")
+    p.add_argument("--name", help="project name (default: the folder name)")
+
+    p = sub.add_parser("import-segy", help="import a SEG-Y file as a volume")
+    p.add_argument("src", help="SEG-Y file")
+    p.add_argument("name", nargs="?", help="volume name (default: the file's stem)")
+    p.add_argument("--project", "-p", default=".", help="project folder")
+    for opt, byte in (("iline", 189), ("xline", 193), ("cdp-x", 181), ("cdp-y", 185)):
+        p.add_argument(f"--{opt}", type=int, default=byte, help=f"trace header byte of {opt} (default {byte})")
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("export-segy", help="export a volume to SEG-Y")
+    p.add_argument("volume", help="volume name in the project, or a .zarr path")
+    p.add_argument("dst", help="SEG-Y file to write")
+    p.add_argument("--project", "-p", default=".")
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("info", help="describe a volume")
+    p.add_argument("volume", help="volume name in the project, or a .zarr path")
+    p.add_argument("--project", "-p", default=".")
+
+    sub.add_parser("modules", help="list installed modules")
+
+    p = sub.add_parser("params", help="print a commented parameter file for a module")
+    p.add_argument("module")
+
+    p = sub.add_parser("run", help="run a module", add_help=False)
+    p.add_argument("module", nargs="?")
+    p.add_argument("--project", "-p", default=".")
+    p.add_argument("--params", help="TOML parameter file")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="set one parameter")
+    p.add_argument("--scheduler", default="threads", help=SCHEDULER_HELP)
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-h", "--help", action="store_true")
+
+    p = sub.add_parser("demo", help="build the sample project and run the whole workflow")
+    p.add_argument("--project", "-p", default="aaspi_demo")
+    p.add_argument("--size", choices=("small", "demo"), default="demo")
+    p.add_argument("--overwrite", action="store_true")
+    return ap
+
+
+def _module_parser(module) -> argparse.ArgumentParser:
+    """Options generated from the module's parameter declaration."""
+    ap = argparse.ArgumentParser(prog=f"aaspi run {module.id}", description=module.description, add_help=False)
+    for p in module.all_params:
+        flag = "--" + p.name.replace("_", "-")
+        ap.add_argument(flag, dest=p.name, default=None, metavar=p.kind.upper(),
+                        help=f"{p.help} ({p.describe()}; default {p.default if not p.required else 'required'})")
+    return ap
+
+
+def _cmd_run(args, rest: list[str]) -> int:
+    from .errors import AaspiError
+    from .progress import TqdmProgress
+    from .registry import get_module
+    from .runner import run
+
+    if args.module is None:
+        raise AaspiError("aaspi run needs a module name; `aaspi modules` lists them.")
+    module = get_module(args.module)
+    mp = _module_parser(module)
+    if args.help:
+        print(f"usage: aaspi run {module.id} --project DIR [--params FILE] [--set KEY=VALUE] "
+              f"[--scheduler S] [--overwrite] [options]\n\n{module.description}\n")
+        mp.print_help()
+        return 0
+    ns, unknown = mp.parse_known_args(rest)
+    if unknown:
+        raise AaspiError(f"Unknown option {unknown[0]!r} for {module.id}; `aaspi run {module.id} --help` lists them.")
+    values = {k: v for k, v in vars(ns).items() if v is not None}
+    for item in args.set:
+        if "=" not in item:
+            raise AaspiError(f"--set {item!r}: write it as KEY=VALUE, e.g. --set max_clusters=2.")
+        k, v = item.split("=", 1)
+        values[k.strip()] = v.strip()
+    progress = TqdmProgress(module.id, disable=True if args.quiet else None)
+    try:
+        result = run(module.id, args.project, params_file=args.params, progress=progress,
+                     scheduler=args.scheduler, overwrite=args.overwrite, **values)
+    finally:
+        progress.close()
+    for line in result.report.get("summary", []):
+        print(line)
+    for name, path in result.outputs.items():
+        print(f"wrote {name}: {path}")
+    print(f"run record: {result.log_path}  ({result.seconds:.1f} s)")
+    return 0
+
+
+def _dispatch(args, rest: list[str]) -> int:
+    from .errors import AaspiError
+
+    if args.command != "run" and rest:
+        raise AaspiError(f"Unexpected argument {rest[0]!r}; `aaspi {args.command} --help` shows the usage.")
+    if args.command == "new-project":
+        from .project import Project
+
+        proj = Project.create(args.path, args.name)
+        print(f"created project '{proj.name}' at {proj.root}")
+        return 0
+    if args.command == "import-segy":
+        from .runner import run
+
+        name = args.name or Path(args.src).stem
+        res = run("segy_import", args.project if (Path(args.project) / "aaspi_project.toml").exists()
+                  else _ensure_project(args.project), src=str(Path(args.src).resolve()), volume=name,
+                  iline_byte=args.iline, xline_byte=args.xline, cdp_x_byte=args.cdp_x, cdp_y_byte=args.cdp_y,
+                  overwrite=args.overwrite, progress=_bar("import"))
+        for line in res.report.get("summary", []):
+            print(line)
+        return 0
+    if args.command == "export-segy":
+        from .runner import run
+
+        res = run("segy_export", args.project, volume=args.volume, dst=str(Path(args.dst).resolve()),
+                  overwrite=args.overwrite, progress=_bar("export"))
+        for line in res.report.get("summary", []):
+            print(line)
+        return 0
+    if args.command == "info":
+        from .info import describe
+        from .project import Project
+        from .volume import open_volume
+
+        path = Path(args.volume)
+        if not (path / "zarr.json").exists():
+            path = Project.open(args.project).existing_volume(args.volume)
+        print(describe(open_volume(path), path))
+        return 0
+    if args.command == "modules":
+        from .registry import load_modules
+
+        for m in load_modules().values():
+            print(f"{m.id:22s} {m.category:26s} {m.description}")
+        return 0
+    if args.command == "params":
+        from .params import template
+        from .registry import get_module
+
+        m = get_module(args.module)
+        print(template(m.id, m.all_params))
+        return 0
+    if args.command == "run":
+        return _cmd_run(args, rest)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        run_demo(args.project, size=args.size, overwrite=args.overwrite, progress=_bar("demo"))
+        return 0
+    raise AssertionError(args.command)
+
+
+def _ensure_project(path: str):
+    from .project import Project
+
+    return Project.create(path)
+
+
+def _bar(desc: str):
+    from .progress import TqdmProgress
+
+    return TqdmProgress(desc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ap = _parser()
+    args, rest = ap.parse_known_args(argv)
+    from .errors import AaspiError, Cancelled
+
+    try:
+        return _dispatch(args, rest)
+    except AaspiError as e:
+        if args.debug:
+            raise
+        print(f"aaspi: error: {e}", file=sys.stderr)
+        return 2
+    except Cancelled:
+        print("aaspi: cancelled; no output was written.", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("aaspi: interrupted; no output was written.", file=sys.stderr)
+        return 130
+    except Exception as e:  # unexpected: still one line unless --debug
+        if args.debug or os.environ.get("AASPI_DEBUG"):
+            raise
+        print(f"aaspi: internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The project folder: aaspi_project.toml, volumes/, polygons/, training/, results/, logs/.
+
+All paths stored in project files are relative and must stay inside the project.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import AaspiError
+
+FOLDERS = ("volumes", "polygons", "training", "results", "logs")
+PROJECT_FILE = "aaspi_project.toml"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """Names become file names: letters, digits, ``_ . -`` only."""
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        raise AaspiError(
+            f"Invalid {what} {name!r}: use letters, digits, '_', '.' or '-' (no spaces or slashes)."
+        )
+    return name
+
+
+@dataclass
+class Project:
+    root: Path
+    name: str
+
+    # -- construction
+    @classmethod
+    def create(cls, root: str | Path, name: str | None = None) -> Project:
+        root = Path(root).resolve()
+        name = check_name(name or root.name, "project name")
+        root.mkdir(parents=True, exist_ok=True)
+        for f in FOLDERS:
+            (root / f).mkdir(exist_ok=True)
+        pf = root / PROJECT_FILE
+        if not pf.exists():
+            pf.write_text(f'# aaspi_py project\nname = "{name}"\n', encoding="utf-8")
+        return cls.open(root)
+
+    @classmethod
+    def open(cls, root: str | Path, *, create: bool = False) -> Project:
+        if isinstance(root, Project):
+            return root
+        root = Path(root).resolve()
+        pf = root / PROJECT_FILE
+        if not pf.exists():
+            if create:
+                return cls.create(root)
+            raise AaspiError(
+                f"{root} is not an aaspi_py project (no {PROJECT_FILE}); "
+                f"create one with `aaspi new-project {root}`."
+            )
+        try:
+            data = tomllib.loads(pf.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise AaspiError(f"{pf} is not valid TOML ({e}); fix or recreate it.") from None
+        for f in FOLDERS:
+            (root / f).mkdir(exist_ok=True)
+        return cls(root=root, name=str(data.get("name", root.name)))
+
+    # -- folders
+    @property
+    def volumes_dir(self) -> Path:
+        return self.root / "volumes"
+
+    @property
+    def polygons_dir(self) -> Path:
+        return self.root / "polygons"
+
+    @property
+    def training_dir(self) -> Path:
+        return self.root / "training"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.root / "results"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    # -- lookups
+    def volume_path(self, name: str) -> Path:
+        """Path of a volume given its name (``amplitude``), file name or a path."""
+        p = Path(name)
+        if p.suffix == ".zarr" and (p.is_absolute() or p.exists()):
+            return p.resolve()
+        if p.is_absolute():
+            return p
+        stem = name[:-5] if name.endswith(".zarr") else name
+        return self.volumes_dir / f"{stem}.zarr"
+
+    def existing_volume(self, name: str, *, param: str = "volume") -> Path:
+        path = self.volume_path(name)
+        if not (path / "zarr.json").exists():
+            have = ", ".join(self.volumes()) or "none"
+            raise AaspiError(
+                f"Volume '{name}' (parameter '{param}') not found in {self.volumes_dir}; "
+                f"volumes in the project: {have}. Import one with `aaspi import-segy`."
+            )
+        return path
+
+    def volumes(self) -> list[str]:
+        return sorted(p.stem for p in self.volumes_dir.glob("*.zarr") if not p.name.startswith("."))
+
+    def facies(self) -> list[str]:
+        return sorted(p.stem for p in self.polygons_dir.glob("*.json"))
+
+    def training_sets(self) -> list[str]:
+        return sorted(p.name for p in self.training_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path given relative to the project (or absolute)."""
+        p = Path(path)
+        return p if p.is_absolute() else (self.root / p)
+
+    def relative(self, path: str | Path) -> str:
+        """Relative form for storing in project files; refuses paths outside the project."""
+        p = Path(path).resolve()
+        try:
+            return p.relative_to(self.root).as_posix()
+        except ValueError:
+            raise AaspiError(f"{p} is outside the project {self.root}; copy it into the project first.") from None
