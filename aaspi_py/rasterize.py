@@ -1,0 +1,297 @@
+"""Polygons to voxels: the grid nodes of a slice that a polygon encloses.
+
+A voxel's centre is the grid node at its line numbers and sample value. Each polygon lives
+on one slice, so it selects voxels of that slice only.
+
+Boundary rule
+-------------
+The polygon is **closed**: a node strictly inside it, or on one of its edges or vertices,
+belongs to it. "On" means within 1e-6 of a grid step of the boundary, measured after
+mapping survey coordinates to grid-index coordinates (node ``(j, k)`` at integers), so a
+vertex placed on a node, or an edge running along a row of nodes, picks those nodes
+whatever the sample rate or line increment. Away from the boundary the even-odd
+crossing-number test decides. The result does not depend on the vertex order or
+orientation. Consequence: two polygons sharing an edge both get the nodes on it, which is
+harmless within one facies (counted once) and an error between facies
+(:mod:`aaspi_py.training_data`).
+
+Refusals (one line naming the file and polygon):
+
+- degenerate: fewer than 3 distinct vertices, or zero area (all vertices on one line);
+- self-intersecting: two non-adjacent edges cross or touch, or an edge doubles back on
+  the previous one (every pair of edges is tested);
+- out of survey: the slice line is not a line (or sample) of the volume, or a vertex lies
+  outside the volume's line/sample range.
+
+Nodes on masked (dead or missing) traces are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from .errors import AaspiError
+from .polygons import SLICE_AXES, Polygon, fmt_number
+
+#: distance, in grid steps, within which a node counts as on the boundary
+TOLERANCE = 1e-6
+_EPS = 1e-12  # orientation tests, in unit-square coordinates of the polygon's bounding box
+_DIMS = ("inline", "crossline", "sample")
+
+
+# ---------------------------------------------------------------- survey grid
+
+@dataclass(frozen=True)
+class Grid:
+    """Line numbers, samples and live traces of a volume.
+
+    Attributes
+    ----------
+    inline : array of shape (n_inline,)
+    crossline : array of shape (n_crossline,)
+    sample : array of shape (n_sample,), ms or m
+    trace_mask : bool array of shape (n_inline, n_crossline), False on dead traces
+    units : str
+        Units of ``sample`` (for messages).
+    """
+
+    inline: np.ndarray
+    crossline: np.ndarray
+    sample: np.ndarray
+    trace_mask: np.ndarray
+    units: str = "ms"
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> Grid:
+        ni, nx = ds.sizes["inline"], ds.sizes["crossline"]
+        mask = ds["trace_mask"].values.astype(bool) if "trace_mask" in ds.coords or "trace_mask" in ds \
+            else np.ones((ni, nx), dtype=bool)
+        return cls(np.asarray(ds["inline"].values), np.asarray(ds["crossline"].values),
+                   np.asarray(ds["sample"].values, dtype=np.float64), mask,
+                   str(ds["sample"].attrs.get("units", "ms")))
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return len(self.inline), len(self.crossline), len(self.sample)
+
+    def coords(self, axis: str) -> np.ndarray:
+        return {"inline": self.inline, "crossline": self.crossline, "sample": self.sample}[axis]
+
+    def describe(self, axis: str) -> str:
+        """``inlines 100..200`` / ``samples 0..996 ms``, for messages."""
+        c = self.coords(axis)
+        lo, hi = fmt_number(c.min()), fmt_number(c.max())
+        return f"{axis}s {lo}..{hi}" + (f" {self.units}" if axis == "sample" else "")
+
+    def index(self, axis: str, values: np.ndarray) -> np.ndarray:
+        """Fractional grid index of survey coordinates along ``axis`` (nodes at integers).
+
+        Regular axes (every survey grid) map affinely, which keeps containment exact;
+        irregular ones are interpolated piecewise linearly.
+        """
+        c = self.coords(axis).astype(np.float64)
+        values = np.asarray(values, dtype=np.float64)
+        if len(c) == 1:
+            return values - c[0]
+        d = np.diff(c)
+        if np.allclose(d, d[0], rtol=1e-9, atol=0):
+            return (values - c[0]) / d[0]
+        order = np.argsort(c)
+        return np.interp(values, c[order], order.astype(np.float64), left=-np.inf, right=np.inf)
+
+    def line_index(self, axis: str, line: float) -> int | None:
+        """Position of a line (or sample value) on ``axis``, or None if it is not a node."""
+        f = float(self.index(axis, np.array([line]))[0])
+        i = int(round(f)) if np.isfinite(f) else -1
+        if 0 <= i < len(self.coords(axis)) and abs(f - i) <= TOLERANCE:
+            return i
+        return None
+
+
+# ---------------------------------------------------------------- geometry
+
+def point_in_polygon(points: np.ndarray, vertices: np.ndarray, tol: float = TOLERANCE) -> np.ndarray:
+    """Closed even-odd point-in-polygon test.
+
+    Parameters
+    ----------
+    points : array of shape (P, 2)
+    vertices : array of shape (K, 2)
+        Open ring, K >= 3, same units as ``points``.
+    tol : float
+        A point within ``tol`` of an edge or vertex counts as inside.
+
+    Returns
+    -------
+    bool array of shape (P,)
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    v = np.asarray(vertices, dtype=np.float64).reshape(-1, 2)
+    x, y = pts[:, 0], pts[:, 1]
+    odd = np.zeros(len(pts), dtype=bool)
+    near = np.zeros(len(pts), dtype=bool)
+    for a, b in zip(v, np.roll(v, -1, axis=0)):
+        # even-odd: the half-open rule (a.y > y) != (b.y > y) counts a ray through a
+        # vertex once and ignores horizontal edges
+        crosses = (a[1] > y) != (b[1] > y)
+        if crosses.any():
+            xi = a[0] + (y - a[1]) * (b[0] - a[0]) / np.where(crosses, b[1] - a[1], 1.0)
+            odd ^= crosses & (x < xi)
+        # closed: distance to the segment within tol
+        e = b - a
+        ee = float(e @ e)
+        t = np.clip(((x - a[0]) * e[0] + (y - a[1]) * e[1]) / ee, 0.0, 1.0) if ee > 0 else 0.0
+        near |= np.hypot(x - (a[0] + t * e[0]), y - (a[1] + t * e[1])) <= tol
+    return odd | near
+
+
+def _clean(vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop repeated consecutive vertices (and a closing copy of the first); keep numbers."""
+    keep = np.ones(len(vertices), dtype=bool)
+    for i in range(1, len(vertices)):
+        if np.array_equal(vertices[i], vertices[np.flatnonzero(keep[:i])[-1]]):
+            keep[i] = False
+    idx = np.flatnonzero(keep)
+    if len(idx) > 1 and np.array_equal(vertices[idx[-1]], vertices[idx[0]]):
+        idx = idx[:-1]
+    return vertices[idx], idx + 1
+
+
+def _orient(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Signed twice-area of triangles p, q, r (arrays of shape (..., 2)), 0 within _EPS."""
+    o = (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0])
+    return np.where(np.abs(o) <= _EPS, 0.0, o)
+
+
+def _on_segment(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """For collinear p, q, r: is r within the bounding box of segment p-q."""
+    return ((np.minimum(p[..., 0], q[..., 0]) - _EPS <= r[..., 0]) & (r[..., 0] <= np.maximum(p[..., 0], q[..., 0]) + _EPS)
+            & (np.minimum(p[..., 1], q[..., 1]) - _EPS <= r[..., 1]) & (r[..., 1] <= np.maximum(p[..., 1], q[..., 1]) + _EPS))
+
+
+def shape_problem(vertices: np.ndarray) -> str | None:
+    """Why a polygon cannot be rasterised (degenerate, self-intersecting), or None.
+
+    Parameters
+    ----------
+    vertices : array of shape (K, 2)
+        Open ring in any units (each axis is rescaled to the bounding box first, so the
+        answer does not depend on units).
+    """
+    v = np.asarray(vertices, dtype=np.float64).reshape(-1, 2)
+    v, number = _clean(v)
+    if len(v) < 3:
+        return f"degenerate: {len(v)} distinct vertices, a polygon needs at least 3"
+    span = v.max(axis=0) - v.min(axis=0)
+    if (span == 0).any():
+        return "degenerate: zero area (all vertices on one line)"
+    u = (v - v.min(axis=0)) / span
+    area = 0.5 * abs(np.sum(u[:, 0] * np.roll(u[:, 1], -1) - np.roll(u[:, 0], -1) * u[:, 1]))
+    if area <= 1e-9:
+        return "degenerate: zero area (all vertices on one line)"
+    n = len(u)
+    a, b = u, np.roll(u, -1, axis=0)
+    # an edge doubling back along the previous one
+    prev = np.roll(np.arange(n), 1)
+    back = (_orient(a[prev], b[prev], b) == 0) & (np.sum((b[prev] - a[prev]) * (b - a), axis=1) < 0)
+    if back.any():
+        i = int(np.flatnonzero(back)[0])
+        return (f"self-intersecting: edges {_edge(prev[i], number)} and {_edge(i, number)} "
+                f"overlap (the outline doubles back)")
+    i, j = np.triu_indices(n, k=2)
+    pair = ~((i == 0) & (j == n - 1))  # first and last edges share vertex 1
+    i, j = i[pair], j[pair]
+    p1, p2, q1, q2 = a[i], b[i], a[j], b[j]
+    d1, d2 = _orient(q1, q2, p1), _orient(q1, q2, p2)
+    d3, d4 = _orient(p1, p2, q1), _orient(p1, p2, q2)
+    hit = ((d1 * d2 < 0) & (d3 * d4 < 0)) \
+        | ((d1 == 0) & _on_segment(q1, q2, p1)) | ((d2 == 0) & _on_segment(q1, q2, p2)) \
+        | ((d3 == 0) & _on_segment(p1, p2, q1)) | ((d4 == 0) & _on_segment(p1, p2, q2))
+    if hit.any():
+        k = int(np.flatnonzero(hit)[0])
+        return f"self-intersecting: edge {_edge(i[k], number)} crosses edge {_edge(j[k], number)}"
+    return None
+
+
+def _edge(i: int, number: np.ndarray) -> str:
+    """Edge i of the cleaned ring, named by the vertex numbers of the original list."""
+    return f"{number[i]}-{number[(i + 1) % len(number)]}"
+
+
+def check_shape(polygon: Polygon, source: str) -> None:
+    """Raise a one-line :class:`AaspiError` for a degenerate or self-intersecting polygon."""
+    problem = shape_problem(polygon.array)
+    if problem:
+        raise AaspiError(f"{source}: polygon {polygon.id}: {problem}; redraw it.")
+
+
+def check_in_survey(polygon: Polygon, grid: Grid, source: str) -> int:
+    """Raise if the polygon's slice or a vertex is outside the survey; return the slice index."""
+    line = grid.line_index(polygon.slice, polygon.line)
+    if line is None:
+        raise AaspiError(f"{source}: polygon {polygon.id}: {polygon.slice} {fmt_number(polygon.line)} is not "
+                         f"in the volume ({grid.describe(polygon.slice)}); pick it on a {polygon.slice} "
+                         f"of the volume.")
+    ax0, ax1 = polygon.axes
+    v = polygon.array
+    for n, ax in enumerate((ax0, ax1)):
+        f = grid.index(ax, v[:, n])
+        out = np.flatnonzero(~((f >= -TOLERANCE) & (f <= len(grid.coords(ax)) - 1 + TOLERANCE)))
+        if out.size:
+            k = int(out[0])
+            raise AaspiError(
+                f"{source}: polygon {polygon.id}: vertex {k + 1} ({ax0} {fmt_number(v[k, 0])}, {ax1} "
+                f"{fmt_number(v[k, 1])}) is outside the survey ({grid.describe(ax0)}, "
+                f"{grid.describe(ax1)}); move it inside the volume.")
+    return line
+
+
+# ---------------------------------------------------------------- rasterisation
+
+def slice_mask(polygon: Polygon, grid: Grid, source: str = "polygon") -> np.ndarray:
+    """The nodes of the polygon's slice that belong to it, on live traces only.
+
+    Returns
+    -------
+    bool array of shape (n_a, n_b)
+        Axes :data:`~aaspi_py.polygons.SLICE_AXES` ``[polygon.slice]``: (crossline,
+        sample) for an inline slice, (inline, sample) for a crossline slice, (inline,
+        crossline) for a sample slice.
+    """
+    check_shape(polygon, source)
+    line = check_in_survey(polygon, grid, source)
+    ax0, ax1 = SLICE_AXES[polygon.slice]
+    v = polygon.array
+    fv = np.column_stack([grid.index(ax0, v[:, 0]), grid.index(ax1, v[:, 1])])
+    n0, n1 = len(grid.coords(ax0)), len(grid.coords(ax1))
+    mask = np.zeros((n0, n1), dtype=bool)
+    # only nodes in the polygon's bounding box can be inside
+    lo = np.maximum(np.ceil(fv.min(axis=0) - TOLERANCE), 0).astype(int)
+    hi = np.minimum(np.floor(fv.max(axis=0) + TOLERANCE), [n0 - 1, n1 - 1]).astype(int)
+    if (hi >= lo).all():
+        g0, g1 = np.meshgrid(np.arange(lo[0], hi[0] + 1), np.arange(lo[1], hi[1] + 1), indexing="ij")
+        inside = point_in_polygon(np.column_stack([g0.ravel(), g1.ravel()]), fv)
+        mask[lo[0]:hi[0] + 1, lo[1]:hi[1] + 1] = inside.reshape(g0.shape)
+    if polygon.slice == "inline":
+        mask &= grid.trace_mask[line, :, None]
+    elif polygon.slice == "crossline":
+        mask &= grid.trace_mask[:, line, None]
+    else:
+        mask &= grid.trace_mask
+    return mask
+
+
+def polygon_voxels(polygon: Polygon, grid: Grid, source: str = "polygon") -> np.ndarray:
+    """Voxel indices (inline, crossline, sample positions) of a polygon, shape (V, 3).
+
+    Rows are in lexicographic order of the indices.
+    """
+    mask = slice_mask(polygon, grid, source)
+    line = grid.line_index(polygon.slice, polygon.line)
+    a, b = np.nonzero(mask)
+    fixed = np.full(a.shape, line)
+    cols = {"inline": (fixed, a, b), "crossline": (a, fixed, b), "sample": (a, b, fixed)}[polygon.slice]
+    return np.column_stack(cols).astype(np.int64)
