@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--project", "-p", default="aaspi_demo")
     p.add_argument("--size", choices=("small", "demo"), default="demo")
     p.add_argument("--overwrite", action="store_true")
+
+    from .cli_polygons import add_parser as add_polygon_parser
+
+    add_polygon_parser(sub)
     return ap
 
 
@@ -171,6 +175,10 @@ def _dispatch(args, rest: list[str]) -> int:
 
         run_demo(args.project, size=args.size, overwrite=args.overwrite, progress=_bar("demo"))
         return 0
+    if args.command == "polygon":
+        from .cli_polygons import dispatch
+
+        return dispatch(args)
     raise AssertionError(args.command)
 
 
