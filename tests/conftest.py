@@ -27,3 +27,26 @@ def project(tmp_path):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def sample_project(tmp_path_factory):
+    """The "small" synthetic sample project, built once per test session.
+
+    Shared by every test: treat it as read-only. A test that writes into a project (runs a
+    module, adds polygons) must use ``sample_project_copy`` instead.
+    """
+    from aaspi_py.sample_volumes import build_sample_project
+
+    return build_sample_project(tmp_path_factory.mktemp("sample") / "sample", size="small")
+
+
+@pytest.fixture
+def sample_project_copy(sample_project, tmp_path):
+    """A private copy of the small sample project, free to modify."""
+    import shutil
+
+    from aaspi_py import Project
+
+    shutil.copytree(sample_project.root, tmp_path / "sample")
+    return Project.open(tmp_path / "sample")

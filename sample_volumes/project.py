@@ -1,0 +1,121 @@
+"""``build_sample_project``: the synthetic survey written as a project, ready for the workflow."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from aaspi_py.errors import AaspiError
+from aaspi_py.progress import Progress
+from aaspi_py.project import FOLDERS, PROJECT_FILE, Project
+from aaspi_py.volume import DIMS, save_volume
+
+from . import ATTRIBUTES, FACIES, FACIES_CODES, FACIES_COLORS, INFORMATIVE, NOISE, REDUNDANT, SIZES
+
+PROJECT_NAME = "sample"
+FIRST_INLINE, FIRST_CROSSLINE = 100, 300
+FIRST_SAMPLE_MS = 600.0
+#: bin size (m) and grid azimuth of the made-up acquisition grid
+BIN_M, AZIMUTH_DEG = 25.0, 30.0
+ORIGIN_X, ORIGIN_Y = 605_000.0, 6_075_000.0
+
+
+def survey_coordinates(shape: tuple[int, int, int], dt_ms: float) -> dict[str, np.ndarray]:
+    """Line numbers, sample times and CDP x/y of a survey of ``shape``."""
+    ni, nx, ns = shape
+    inline = np.arange(FIRST_INLINE, FIRST_INLINE + ni, dtype=np.int32)
+    crossline = np.arange(FIRST_CROSSLINE, FIRST_CROSSLINE + nx, dtype=np.int32)
+    sample = FIRST_SAMPLE_MS + dt_ms * np.arange(ns, dtype=np.float64)
+    gi, gx = np.meshgrid(np.arange(ni) * BIN_M, np.arange(nx) * BIN_M, indexing="ij")
+    a = np.deg2rad(AZIMUTH_DEG)
+    return {"inline": inline, "crossline": crossline, "sample": sample,
+            "cdp_x": ORIGIN_X + gi * np.cos(a) - gx * np.sin(a),
+            "cdp_y": ORIGIN_Y + gi * np.sin(a) + gx * np.cos(a)}
+
+
+def _dataset(data: np.ndarray, coords: dict[str, np.ndarray]) -> xr.Dataset:
+    ds = xr.Dataset({"data": (DIMS, data)},
+                    coords={"inline": coords["inline"], "crossline": coords["crossline"],
+                            "sample": coords["sample"],
+                            "cdp_x": (DIMS[:2], coords["cdp_x"]), "cdp_y": (DIMS[:2], coords["cdp_y"])})
+    ds["sample"].attrs.update(domain="time", units="ms")
+    return ds
+
+
+def _prepare(root: Path, overwrite: bool) -> None:
+    if not root.exists() or not any(root.iterdir()):
+        return
+    if not (root / PROJECT_FILE).exists():
+        raise AaspiError(f"{root} exists and is not an aaspi_py project; choose an empty or new folder "
+                         "for the sample project.")
+    if not overwrite:
+        raise AaspiError(f"The sample project {root} already exists; pass --overwrite (overwrite=True) "
+                         "to rebuild it.")
+    for folder in FOLDERS:
+        shutil.rmtree(root / folder, ignore_errors=True)
+    (root / "sample_survey.json").unlink(missing_ok=True)
+
+
+def build_sample_project(root: str | Path, size: str = "small", *, overwrite: bool = False,
+                         progress=None, seed: int = 0) -> Project:
+    """Create the sample project at ``root`` from the synthetic survey.
+
+    Volumes: ``amplitude``, every attribute of :data:`ATTRIBUTES`, ``true_facies`` (kind
+    "facies": 1 salt, 2 mtd, 3 background, 0 none). Polygons: ``polygons/<facies>.json``
+    for each of :data:`FACIES`. ``sample_survey.json`` records the size, seed and which
+    attributes are informative, redundant or noise.
+
+    Parameters
+    ----------
+    root : project folder (created)
+    size : "small" (tests) or "demo" (the demo and benchmarks); see :data:`SIZES`
+    overwrite : rebuild an existing sample project (its volumes, polygons, training sets,
+        results and logs are removed first)
+    progress : optional :class:`aaspi_py.Progress`; cancel is honoured between volumes
+    seed : the same seed gives the same survey
+    """
+    from .facies_polygons import facies_polygons
+    from .synthetic import DT_MS, make_survey
+
+    if size not in SIZES:
+        raise AaspiError(f"Unknown sample survey size {size!r}; use one of {', '.join(SIZES)}.")
+    progress = progress if progress is not None else Progress()
+    root = Path(root).resolve()
+    _prepare(root, overwrite)
+    t0 = time.perf_counter()
+    shape = SIZES[size]
+    progress.update(0.0, "synthetic survey")
+    survey = make_survey(shape, seed=seed)
+    progress.check()
+    coords = survey_coordinates(shape, DT_MS)
+
+    project = Project.create(root, PROJECT_NAME)
+    names = ["amplitude", *ATTRIBUTES, "true_facies"]
+    amplitude_path = project.volume_path("amplitude")
+    for i, name in enumerate(names):
+        progress.update(0.35 + 0.6 * i / len(names), f"writing {name}")
+        progress.check()
+        kind = {"amplitude": "amplitude", "true_facies": "facies"}.get(name, "attribute")
+        attrs = {"source": f"aaspi_py.sample_volumes synthetic survey ({size}, seed {seed})"}
+        if name == "amplitude":
+            save_volume(_dataset(survey[name], coords), amplitude_path, kind=kind, attrs=attrs)
+        else:
+            save_volume(survey[name], project.volume_path(name), like=amplitude_path, kind=kind, attrs=attrs)
+
+    progress.update(0.95, "facies polygons")
+    files = facies_polygons(survey["true_facies"], coords["inline"], coords["crossline"], coords["sample"],
+                            FACIES_CODES, FACIES_COLORS, seed=seed)
+    for name in FACIES:
+        (project.polygons_dir / f"{name}.json").write_text(json.dumps(files[name], indent=1) + "\n",
+                                                           encoding="utf-8")
+    record = {"size": size, "shape": list(shape), "seed": seed, "facies": FACIES, "facies_codes": FACIES_CODES,
+              "attributes": ATTRIBUTES, "informative": INFORMATIVE, "redundant": REDUNDANT, "noise": NOISE,
+              "seconds": round(time.perf_counter() - t0, 2)}
+    (root / "sample_survey.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    progress.update(1.0, "sample project ready")
+    return project
