@@ -189,8 +189,10 @@ def shape_problem(vertices: np.ndarray) -> str | None:
     if (span == 0).any():
         return "degenerate: zero area (all vertices on one line)"
     u = (v - v.min(axis=0)) / span
-    area = 0.5 * abs(np.sum(u[:, 0] * np.roll(u[:, 1], -1) - np.roll(u[:, 0], -1) * u[:, 1]))
-    if area <= 1e-9:
+    # all vertices on one line: the centred vertices have rank 1 (a bowtie's signed area is
+    # zero too, but that is a self-intersection, reported below)
+    sv = np.linalg.svd(u - u.mean(axis=0), compute_uv=False)
+    if sv[1] <= 1e-9 * sv[0]:
         return "degenerate: zero area (all vertices on one line)"
     n = len(u)
     a, b = u, np.roll(u, -1, axis=0)
@@ -212,7 +214,7 @@ def shape_problem(vertices: np.ndarray) -> str | None:
         | ((d3 == 0) & _on_segment(p1, p2, q1)) | ((d4 == 0) & _on_segment(p1, p2, q2))
     if hit.any():
         k = int(np.flatnonzero(hit)[0])
-        return f"self-intersecting: edge {_edge(i[k], number)} crosses edge {_edge(j[k], number)}"
+        return f"self-intersecting: edges {_edge(i[k], number)} and {_edge(j[k], number)} cross or touch"
     return None
 
 
@@ -233,8 +235,8 @@ def check_in_survey(polygon: Polygon, grid: Grid, source: str) -> int:
     line = grid.line_index(polygon.slice, polygon.line)
     if line is None:
         raise AaspiError(f"{source}: polygon {polygon.id}: {polygon.slice} {fmt_number(polygon.line)} is not "
-                         f"in the volume ({grid.describe(polygon.slice)}); pick it on a {polygon.slice} "
-                         f"of the volume.")
+                         f"in the volume ({grid.describe(polygon.slice)}); pick it on one of the volume's "
+                         f"{polygon.slice}s.")
     ax0, ax1 = polygon.axes
     v = polygon.array
     for n, ax in enumerate((ax0, ax1)):
