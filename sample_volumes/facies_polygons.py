@@ -9,6 +9,8 @@ the v1 facies file format.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from scipy import ndimage
 
@@ -54,7 +56,8 @@ def slice_polygons(mask: np.ndarray, rng: np.random.Generator, *, count: int = P
     max_radius = max_radius or 0.15 * min(mask.shape)
     out = []
     for _ in range(count):
-        depth = ndimage.distance_transform_edt(mask)
+        # a False border keeps polygons inside the survey too
+        depth = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
         centre = np.unravel_index(int(np.argmax(depth)), depth.shape)
         room = float(depth[centre]) - MARGIN
         if room < 1.5:
@@ -108,3 +111,10 @@ def _to_survey(axis_coords: np.ndarray, position: float) -> float:
     """Grid position (fractional index) to survey units on a regular axis."""
     step = float(axis_coords[1] - axis_coords[0]) if len(axis_coords) > 1 else 1.0
     return round(float(axis_coords[0]) + float(position) * step, 3)
+
+
+def dumps(doc: dict) -> str:
+    """A facies file as JSON text, one polygon per line so it diffs and reads well."""
+    head = json.dumps({k: v for k, v in doc.items() if k != "polygons"}, indent=1)
+    polygons = ",\n".join("  " + json.dumps(p) for p in doc["polygons"])
+    return f'{head[:-2]},\n "polygons": [\n{polygons}\n ]\n}}\n'

@@ -79,7 +79,7 @@ def build_sample_project(root: str | Path, size: str = "small", *, overwrite: bo
     progress : optional :class:`aaspi_py.Progress`; cancel is honoured between volumes
     seed : the same seed gives the same survey
     """
-    from .facies_polygons import facies_polygons
+    from .facies_polygons import dumps, facies_polygons
     from .synthetic import DT_MS, make_survey
 
     if size not in SIZES:
@@ -111,8 +111,7 @@ def build_sample_project(root: str | Path, size: str = "small", *, overwrite: bo
     files = facies_polygons(survey["true_facies"], coords["inline"], coords["crossline"], coords["sample"],
                             FACIES_CODES, FACIES_COLORS, seed=seed)
     for name in FACIES:
-        (project.polygons_dir / f"{name}.json").write_text(json.dumps(files[name], indent=1) + "\n",
-                                                           encoding="utf-8")
+        (project.polygons_dir / f"{name}.json").write_text(dumps(files[name]), encoding="utf-8")
     record = {"size": size, "shape": list(shape), "seed": seed, "facies": FACIES, "facies_codes": FACIES_CODES,
               "attributes": ATTRIBUTES, "informative": INFORMATIVE, "redundant": REDUNDANT, "noise": NOISE,
               "seconds": round(time.perf_counter() - t0, 2)}

@@ -87,14 +87,16 @@ def make_geology(shape: tuple[int, int, int], seed: int = 0) -> dict[str, np.nda
 
     # salt dome: a round top, a stem that narrows with depth
     su, sv = 0.30, 0.64
-    radius = np.sqrt(((u - su) / 0.20) ** 2 + ((v - sv) / 0.22) ** 2)
+    azimuth = np.arctan2(v - sv, u - su)
+    lobes = 1.0 + 0.10 * np.sin(3 * azimuth + 0.5) + 0.05 * np.cos(5 * azimuth)
+    radius = np.sqrt(((u - su) / 0.20) ** 2 + ((v - sv) / 0.22) ** 2) / lobes
     stem = 1.0 - 0.35 * np.clip((w - 0.6) / 0.4, 0.0, 1.0)
     salt = (radius < stem) & (w > 0.38 + 0.16 * radius**2)
 
     # relative geological time: dip, gentle folds, drag around the salt
     tau = (w - 0.07 * u - 0.05 * v
-           + 0.025 * np.sin(2 * np.pi * (0.9 * u + 0.35 * v)) * np.cos(2 * np.pi * 0.6 * v)
-           + 0.10 * np.exp(-(radius / 1.5) ** 2) * (0.3 + w))
+           + 0.035 * np.sin(2 * np.pi * (0.9 * u + 0.35 * v)) * np.cos(2 * np.pi * 0.6 * v)
+           + 0.12 * np.exp(-(radius / 1.5) ** 2) * (0.3 + w))
     sediment = _sample(tau_grid, log_z, tau)
 
     # mass-transport deposit: a lens between two geological times, away from the salt
@@ -127,34 +129,33 @@ def make_geology(shape: tuple[int, int, int], seed: int = 0) -> dict[str, np.nda
 
 
 def _fill_mtd(rng, sediment, mtd, tau, u, v, shape, tau_grid, log_z) -> None:
-    """Replace the layers inside the MTD by rotated blocks and chaotic blocks, in place."""
-    ni, nx, ns = shape
-    blocks_per_side = 7
-    # block boundaries wander with time so blocks are not vertical columns
-    wobble = 0.04 * np.sin(2 * np.pi * 3 * tau)
-    bi = np.clip(((u + wobble) * blocks_per_side).astype(np.int64), 0, blocks_per_side - 1)
-    bx = np.clip(((v - wobble) * blocks_per_side).astype(np.int64), 0, blocks_per_side - 1)
-    tier = (tau > 0.42).astype(np.int64)
-    block = (bi * blocks_per_side + bx) * 2 + tier
-    n_blocks = blocks_per_side * blocks_per_side * 2
+    """Replace the layers inside the MTD by rotated blocks and chaotic blocks, in place.
+
+    Blocks are the Voronoi cells of random seeds in (inline, crossline, geological time),
+    so their outlines are irregular on every slice.
+    """
+    n_blocks = 36
+    seeds = np.stack([rng.uniform(0.35, 1.0, n_blocks), rng.uniform(0.0, 0.65, n_blocks),
+                      rng.uniform(0.30, 0.55, n_blocks)], axis=1).astype(np.float32)
     tilt_u = rng.uniform(-0.5, 0.5, n_blocks).astype(np.float32)
     tilt_v = rng.uniform(-0.5, 0.5, n_blocks).astype(np.float32)
     shift = rng.uniform(-0.05, 0.05, n_blocks).astype(np.float32)
     gain = rng.uniform(0.4, 2.6, n_blocks).astype(np.float32)
     chaotic = rng.random(n_blocks) < 0.5
-    centre_u = ((np.arange(n_blocks) // 2) // blocks_per_side + 0.5) / blocks_per_side
-    centre_v = ((np.arange(n_blocks) // 2) % blocks_per_side + 0.5) / blocks_per_side
     chaos = _smooth_noise(rng, shape, (0.8, 0.8, 0.7))
 
     where = np.nonzero(mtd)
-    b = block[where]
     uu = np.broadcast_to(u, shape)[where]
     vv = np.broadcast_to(v, shape)[where]
-    rotated_tau = (tau[where] + shift[b] + tilt_u[b] * (uu - centre_u[b]).astype(np.float32)
-                   + tilt_v[b] * (vv - centre_v[b]).astype(np.float32))
+    tt = tau[where]
+    # geological time counts three times as much: blocks are wider than they are thick
+    distance = ((uu[:, None] - seeds[:, 0]) ** 2 + (vv[:, None] - seeds[:, 1]) ** 2
+                + (3.0 * (tt[:, None] - seeds[:, 2])) ** 2)
+    b = np.argmin(distance, axis=1)
+    del distance
+    rotated_tau = tt + shift[b] + tilt_u[b] * (uu - seeds[b, 0]) + tilt_v[b] * (vv - seeds[b, 1])
     layers = _sample(tau_grid, log_z, rotated_tau)
-    values = np.where(chaotic[b], 1.4 * chaos[where], layers) * gain[b]
-    sediment[where] = values
+    sediment[where] = np.where(chaotic[b], 1.4 * chaos[where], layers) * gain[b]
 
 
 def make_amplitude(geology: dict[str, np.ndarray], seed: int = 0) -> np.ndarray:
