@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,8 @@ from aaspi_py.volume import DIMS, save_volume
 from . import ATTRIBUTES, FACIES, FACIES_CODES, FACIES_COLORS, INFORMATIVE, NOISE, REDUNDANT, SIZES
 
 PROJECT_NAME = "sample"
+#: what the sample project holds (size, seed, attribute groups), in its root folder
+RECORD = "sample_survey.json"
 FIRST_INLINE, FIRST_CROSSLINE = 100, 300
 FIRST_SAMPLE_MS = 600.0
 #: bin size (m) and grid azimuth of the made-up acquisition grid
@@ -47,7 +51,7 @@ def _dataset(data: np.ndarray, coords: dict[str, np.ndarray]) -> xr.Dataset:
     return ds
 
 
-def _prepare(root: Path, overwrite: bool) -> None:
+def _check_root(root: Path, overwrite: bool) -> None:
     if not root.exists() or not any(root.iterdir()):
         return
     if not (root / PROJECT_FILE).exists():
@@ -56,9 +60,19 @@ def _prepare(root: Path, overwrite: bool) -> None:
     if not overwrite:
         raise AaspiError(f"The sample project {root} already exists; pass --overwrite (overwrite=True) "
                          "to rebuild it.")
-    for folder in FOLDERS:
-        shutil.rmtree(root / folder, ignore_errors=True)
-    (root / "sample_survey.json").unlink(missing_ok=True)
+
+
+def _move_into(tmp: Path, root: Path) -> None:
+    """Replace the project parts of ``root`` by the freshly built ones in ``tmp``."""
+    root.mkdir(parents=True, exist_ok=True)
+    for part in (*FOLDERS, PROJECT_FILE, RECORD):
+        target = root / part
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        os.replace(tmp / part, target)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def build_sample_project(root: str | Path, size: str = "small", *, overwrite: bool = False,
@@ -75,18 +89,31 @@ def build_sample_project(root: str | Path, size: str = "small", *, overwrite: bo
     root : project folder (created)
     size : "small" (tests) or "demo" (the demo and benchmarks); see :data:`SIZES`
     overwrite : rebuild an existing sample project (its volumes, polygons, training sets,
-        results and logs are removed first)
+        results and logs are replaced; other files in the folder are kept)
     progress : optional :class:`aaspi_py.Progress`; cancel is honoured between volumes
     seed : the same seed gives the same survey
     """
-    from .facies_polygons import dumps, facies_polygons
-    from .synthetic import DT_MS, make_survey
-
     if size not in SIZES:
         raise AaspiError(f"Unknown sample survey size {size!r}; use one of {', '.join(SIZES)}.")
     progress = progress if progress is not None else Progress()
     root = Path(root).resolve()
-    _prepare(root, overwrite)
+    _check_root(root, overwrite)
+    # built beside the target and moved in at the end, so a cancel or crash leaves nothing
+    tmp = root.with_name(f".{root.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        _build(tmp, size, seed, progress)
+        _move_into(tmp, root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    progress.update(1.0, "sample project ready")
+    return Project.open(root)
+
+
+def _build(root: Path, size: str, seed: int, progress) -> None:
+    from .facies_polygons import dumps, facies_polygons
+    from .synthetic import DT_MS, make_survey
+
     t0 = time.perf_counter()
     shape = SIZES[size]
     progress.update(0.0, "synthetic survey")
@@ -115,6 +142,4 @@ def build_sample_project(root: str | Path, size: str = "small", *, overwrite: bo
     record = {"size": size, "shape": list(shape), "seed": seed, "facies": FACIES, "facies_codes": FACIES_CODES,
               "attributes": ATTRIBUTES, "informative": INFORMATIVE, "redundant": REDUNDANT, "noise": NOISE,
               "seconds": round(time.perf_counter() - t0, 2)}
-    (root / "sample_survey.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    progress.update(1.0, "sample project ready")
-    return project
+    (root / RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")

@@ -1,0 +1,202 @@
+"""The synthetic sample survey: determinism, layout, facies, polygons, attribute groups."""
+
+import json
+
+import numpy as np
+import pytest
+from aaspi_py.sample_volumes import (
+    ATTRIBUTES,
+    FACIES,
+    FACIES_CODES,
+    FACIES_COLORS,
+    INFORMATIVE,
+    NOISE,
+    REDUNDANT,
+    SIZES,
+    build_sample_project,
+    make_survey,
+)
+from matplotlib.path import Path as PolygonPath
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.linear_model import LinearRegression
+
+import aaspi_py
+from aaspi_py.errors import AaspiError
+
+
+@pytest.fixture(scope="module")
+def volumes(sample_project):
+    """Every volume of the small sample project as numpy arrays."""
+    return {name: aaspi_py.open_volume(sample_project.volume_path(name)) for name in sample_project.volumes()}
+
+
+@pytest.fixture(scope="module")
+def balanced(volumes):
+    """Up to 1500 voxels of each facies: (attribute values by name, facies codes)."""
+    facies = volumes["true_facies"]["data"].values.ravel()
+    rng = np.random.default_rng(0)
+    index = np.concatenate([rng.choice(np.flatnonzero(facies == c), 1500, replace=False)
+                            for c in FACIES_CODES.values()])
+    values = {name: volumes[name]["data"].values.ravel()[index] for name in ATTRIBUTES}
+    return values, facies[index]
+
+
+def test_same_seed_gives_identical_arrays_and_another_seed_does_not():
+    a = make_survey((16, 18, 24), seed=3)
+    b = make_survey((16, 18, 24), seed=3)
+    c = make_survey((16, 18, 24), seed=4)
+    assert sorted(a) == sorted(["amplitude", "true_facies", *ATTRIBUTES])
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+        assert a[name].shape == (16, 18, 24)
+    assert not np.array_equal(a["amplitude"], c["amplitude"])
+
+
+def test_project_volumes_are_the_generator_output(sample_project, volumes):
+    survey = make_survey(SIZES["small"], seed=0)
+    for name in ("amplitude", "coherence", "true_facies"):
+        np.testing.assert_array_equal(volumes[name]["data"].values, survey[name], err_msg=name)
+
+
+def test_names_shapes_kinds_and_geometry(sample_project, volumes):
+    assert len(ATTRIBUTES) >= 9 and len(set(ATTRIBUTES)) == len(ATTRIBUTES)
+    assert sorted(INFORMATIVE + REDUNDANT + NOISE) == sorted(ATTRIBUTES)
+    assert FACIES == ["salt", "mtd", "background"] and set(FACIES_COLORS) == set(FACIES)
+    assert sample_project.name == "sample"
+    assert sample_project.volumes() == sorted(["amplitude", "true_facies", *ATTRIBUTES])
+    assert sample_project.facies() == sorted(FACIES)
+    for name, ds in volumes.items():
+        assert ds["data"].shape == SIZES["small"], name
+        expected = {"amplitude": "amplitude", "true_facies": "facies"}.get(name, "attribute")
+        assert ds.attrs["kind"] == expected, name
+        assert ds["data"].dtype == (np.int16 if name == "true_facies" else np.float32), name
+    amp = volumes["amplitude"]
+    np.testing.assert_array_equal(amp["inline"].values, np.arange(100, 140))
+    np.testing.assert_array_equal(amp["crossline"].values, np.arange(300, 340))
+    np.testing.assert_allclose(np.diff(amp["sample"].values), 4.0)
+    assert amp["sample"].values[0] == 600.0 and amp["sample"].attrs["units"] == "ms"
+    # 25 m bins: neighbouring traces are 25 m apart along both axes
+    dx = np.hypot(np.diff(amp["cdp_x"].values, axis=0), np.diff(amp["cdp_y"].values, axis=0))
+    np.testing.assert_allclose(dx, 25.0)
+    assert bool(amp["trace_mask"].values.all())
+    record = json.loads((sample_project.root / "sample_survey.json").read_text())
+    assert record["informative"] == INFORMATIVE and record["shape"] == list(SIZES["small"])
+
+
+def test_facies_proportions_are_sensible(volumes):
+    facies = volumes["true_facies"]["data"].values
+    share = {name: float((facies == code).mean()) for name, code in FACIES_CODES.items()}
+    assert 0.03 < share["salt"] < 0.25
+    assert 0.02 < share["mtd"] < 0.20
+    assert share["background"] > 0.6
+    assert set(np.unique(facies)) == {0, 1, 2, 3}
+    # the water column (code 0) is only at the top of every trace
+    assert (facies[:, :, 0] == 0).all() and not (facies[:, :, -1] == 0).any()
+
+
+def _polygon_voxels(poly, facies_ds):
+    """Facies codes of the voxels whose centres lie inside ``poly`` (matplotlib.path)."""
+    il, xl, t = (facies_ds[k].values for k in ("inline", "crossline", "sample"))
+    data = facies_ds["data"].values
+    if poly["slice"] == "inline":
+        plane, a, b = data[np.flatnonzero(il == poly["line"])[0]], xl, t
+    elif poly["slice"] == "crossline":
+        plane, a, b = data[:, np.flatnonzero(xl == poly["line"])[0]], il, t
+    else:
+        plane, a, b = data[:, :, np.flatnonzero(np.isclose(t, poly["line"]))[0]], il, xl
+    ga, gb = np.meshgrid(a, b, indexing="ij")
+    inside = PolygonPath(np.asarray(poly["vertices"])).contains_points(np.c_[ga.ravel(), gb.ravel()])
+    return plane.ravel()[inside]
+
+
+def test_polygons_lie_inside_their_true_facies(sample_project, volumes):
+    facies_ds = volumes["true_facies"]
+    for name, code in FACIES_CODES.items():
+        doc = json.loads((sample_project.polygons_dir / f"{name}.json").read_text())
+        assert (doc["format"], doc["version"], doc["facies"]) == ("aaspi_py.facies", 1, name)
+        assert doc["color"] == FACIES_COLORS[name] and doc["volume"] == "amplitude"
+        assert {p["slice"] for p in doc["polygons"]} == {"inline", "crossline", "sample"}, name
+        assert len(doc["polygons"]) >= 4
+        assert [p["id"] for p in doc["polygons"]] == list(range(1, len(doc["polygons"]) + 1))
+        for poly in doc["polygons"]:
+            inside = _polygon_voxels(poly, facies_ds)
+            assert inside.size >= 10, (name, poly["id"])
+            assert (inside == code).all(), (name, poly["id"], np.unique(inside))
+
+
+def test_facies_look_like_the_course_notes(balanced):
+    values, facies = balanced
+
+    def mean(attribute, name):
+        return values[attribute][facies == FACIES_CODES[name]].mean()
+
+    # salt: weak, low-frequency, incoherent; MTD: stronger and incoherent; layers: coherent
+    assert mean("envelope", "salt") < mean("envelope", "background") < mean("envelope", "mtd")
+    assert mean("inst_frequency", "salt") < mean("inst_frequency", "background") - 3.0
+    assert mean("coherence", "background") > mean("coherence", "salt") + 0.15
+    assert mean("coherence", "background") > mean("coherence", "mtd") + 0.15
+    assert mean("dip_deviation", "salt") > 2 * mean("dip_deviation", "background")
+
+
+def _accuracy(values, facies, names):
+    x = np.stack([values[n] for n in names], axis=1)
+    return LinearDiscriminantAnalysis().fit(x, facies).score(x, facies)
+
+
+def test_informative_attributes_separate_the_facies_and_noise_ones_do_not(balanced):
+    values, facies = balanced
+    informative = _accuracy(values, facies, INFORMATIVE)
+    noise = _accuracy(values, facies, NOISE)
+    assert informative > 0.75
+    assert noise < 0.45  # chance is 1/3 on this balanced sample
+    assert informative > noise + 0.35
+    for name in NOISE:
+        assert _accuracy(values, facies, [name]) < 0.42, name
+
+
+def test_redundant_attributes_are_linear_mixes_of_informative_ones(balanced):
+    values, facies = balanced
+    x = np.stack([values[n] for n in INFORMATIVE], axis=1)
+    for name in REDUNDANT:
+        r2 = LinearRegression().fit(x, values[name]).score(x, values[name])
+        assert r2 > 0.98, name
+        # and adding it does not help the classifier
+        gain = _accuracy(values, facies, [*INFORMATIVE, name]) - _accuracy(values, facies, INFORMATIVE)
+        assert gain < 0.02, name
+    for name in NOISE:
+        assert LinearRegression().fit(x, values[name]).score(x, values[name]) < 0.05, name
+
+
+def test_existing_project_needs_overwrite(sample_project_copy):
+    root = sample_project_copy.root
+    with pytest.raises(AaspiError, match="already exists; pass --overwrite"):
+        build_sample_project(root)
+    (root / "results" / "old.png").write_bytes(b"x")
+    project = build_sample_project(root, overwrite=True)
+    assert project.volumes() == sorted(["amplitude", "true_facies", *ATTRIBUTES])
+    assert not (root / "results" / "old.png").exists()
+
+
+def test_refuses_unknown_size_and_foreign_folders(tmp_path):
+    with pytest.raises(AaspiError, match="Unknown sample survey size 'huge'; use one of small, demo"):
+        build_sample_project(tmp_path / "p", size="huge")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(AaspiError, match="is not an aaspi_py project"):
+        build_sample_project(tmp_path / "mine", overwrite=True)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_cancel_leaves_no_project(tmp_path):
+    progress = aaspi_py.Progress()
+    progress.cancel()
+    with pytest.raises(aaspi_py.Cancelled):
+        build_sample_project(tmp_path / "p", progress=progress)
+    assert not (tmp_path / "p" / "volumes").exists()
+
+
+@pytest.mark.slow
+def test_demo_size_builds(tmp_path):
+    project = build_sample_project(tmp_path / "demo", size="demo")
+    ds = aaspi_py.open_volume(project.volume_path("amplitude"))
+    assert ds["data"].shape == SIZES["demo"] and min(SIZES["demo"]) >= 200
