@@ -122,7 +122,7 @@ def test_add_rename_list_delete(survey):
     assert [p.id for _, p in P.polygons_on_slice(survey, "sample", 8.0)] == [2]
     assert P.delete_polygon(survey, "salt", 2).slice == "sample"
     assert [p.id for p in P.read_facies(survey, "salt").polygons] == [1, 3]
-    assert P.add_polygon(survey, "salt", "inline", 100, TRIANGLE).id == 4  # ids are never reused
+    assert P.add_polygon(survey, "salt", "inline", 100, TRIANGLE).id == 4  # the next id follows the highest
     with pytest.raises(AaspiError) as e:
         P.delete_polygon(survey, "salt", 9)
     assert str(e.value) == f"{survey.polygons_dir / 'salt.json'}: no polygon 9 (polygons: 1, 3, 4)."
