@@ -1,7 +1,5 @@
 """Training sets from facies polygons: values, positions, counts, refusals, the module."""
 
-import shutil
-
 import dask.array as da
 import numpy as np
 import pytest
@@ -12,7 +10,8 @@ import aaspi_py
 from aaspi_py import polygons as P
 from aaspi_py.cli import main
 from aaspi_py.errors import AaspiError
-from aaspi_py.project import Project
+from aaspi_py.progress import Progress
+from aaspi_py.registry import get_module
 from aaspi_py.training import TrainingSet, read_text_training_file
 from aaspi_py.training_data import read_values
 
@@ -221,26 +220,14 @@ class TestDefineTrainingData(ModuleContract):
 
 # ---------------------------------------------------------------- sample survey
 
-@pytest.fixture(scope="session")
-def sample_survey(request, tmp_path_factory):
-    """The sample project (shared fixture when there is one, else built here), read only."""
-    try:
-        return Project.open(request.getfixturevalue("sample_project"))
-    except pytest.FixtureLookupError:
-        pass
-    sv = pytest.importorskip("aaspi_py.sample_volumes")
-    if not hasattr(sv, "FACIES"):
-        pytest.skip("the sample survey generator is not available")
-    return sv.build_sample_project(tmp_path_factory.mktemp("sample") / "sample", size="small")
-
-
-def test_sample_survey_training_set_matches_the_true_facies(sample_survey, tmp_path):
+def test_sample_survey_training_set_matches_the_true_facies(sample_project_copy):
     from aaspi_py.sample_volumes import ATTRIBUTES, FACIES, FACIES_CODES
 
-    project = Project.open(shutil.copytree(sample_survey.root, tmp_path / "sample"))
-    res = aaspi_py.run("define_training_data", project.root, facies=FACIES, attributes=ATTRIBUTES, name="sample")
+    project = sample_project_copy
+    lines = get_module("define_training_data").demo(project, Progress())  # the `aaspi demo` step
     ts = TrainingSet.load(project.training_dir / "sample")
-    assert ts.facies == FACIES and ts.attributes == ATTRIBUTES and len(ts) == res.report["voxels"]
+    assert ts.facies == FACIES and ts.attributes == ATTRIBUTES
+    assert lines[0] == f"training set 'sample': 3 facies x {len(ATTRIBUTES)} attributes, {len(ts)} voxels"
     assert (project.training_dir / "sample" / "sample.txt").exists()
     truth = aaspi_py.open_volume(project.volumes_dir / "true_facies.zarr")
     idx = tuple(np.searchsorted(truth[d].values, ts.positions[:, n]) for n, d in
