@@ -18,7 +18,8 @@ the CLI (``aaspi polygon ...``) and notebooks share them:
 - :func:`save_polygon_to_new_file` ("Save Polygon to New File", default facies ``polygon``),
 - :func:`add_polygon` ("Add Polygon to Current File"),
 - :func:`rename_facies` (AASPI's "change the default name polygon to polygon_salt"),
-- :func:`list_polygons`, :func:`polygons_on_slice`, :func:`delete_polygon`,
+- :func:`list_polygons`, :func:`polygons_on_slice`, :func:`replace_polygon` (vertices
+  dragged), :func:`delete_polygon`,
 - :func:`training_set` ("Generate Training File", as a function returning the arrays).
 
 Loading checks the file's structure; the shape of a polygon (degenerate, self-intersecting)
@@ -422,6 +423,29 @@ def rename_facies(project: Project | str | os.PathLike, old: str, new: str, *,
     if src.resolve() != dst.resolve():
         src.unlink()
     return ff
+
+
+def replace_polygon(
+    project: Project | str | os.PathLike,
+    facies: str,
+    polygon_id: int,
+    vertices: Sequence[Sequence[float]] | np.ndarray,
+    *,
+    volume: str | None = None,
+) -> Polygon:
+    """Replace the vertices of a saved polygon (an edit in the picking window), keeping its
+    id, slice and place in the file. The new shape is checked as when adding."""
+    from .rasterize import check_shape
+
+    proj = _project(project)
+    ff = read_facies(proj, facies)
+    old = ff.polygon(int(polygon_id))
+    new = Polygon(old.id, old.slice, old.line, vertices)
+    check_shape(new, ff.source)
+    _check_against_volume(proj, new, ff.volume if volume is None else volume, ff.source)
+    ff.polygons[ff.polygons.index(old)] = new
+    ff.save()
+    return new
 
 
 def delete_polygon(project: Project | str | os.PathLike, facies: str, polygon_id: int) -> Polygon:

@@ -128,6 +128,17 @@ def test_add_rename_list_delete(survey):
     assert str(e.value) == f"{survey.polygons_dir / 'salt.json'}: no polygon 9 (polygons: 1, 3, 4)."
 
 
+def test_replace_polygon_keeps_id_slice_and_order(survey):
+    P.save_polygon_to_new_file(survey, "inline", 102, TRIANGLE, volume="amp")
+    P.add_polygon(survey, "polygon", "sample", 8.0, [(100, 10), (103, 10), (103, 16)])
+    new = P.replace_polygon(survey, "polygon", 1, [(10, 0), (16, 0), (16, 12), (10, 12)])
+    assert new == P.Polygon(1, "inline", 102, [(10, 0), (16, 0), (16, 12), (10, 12)])
+    assert P.read_facies(survey, "polygon").polygons[0] == new
+    with pytest.raises(AaspiError, match="polygon 2: vertex 3 .* is outside the survey"):
+        P.replace_polygon(survey, "polygon", 2, [(100, 10), (103, 10), (109, 16)])
+    assert P.read_facies(survey, "polygon").polygons[1].vertices[2] == (103, 16)
+
+
 def test_rename_refuses_to_clobber(survey):
     P.save_polygon_to_new_file(survey, "inline", 102, TRIANGLE, facies="a")
     P.save_polygon_to_new_file(survey, "inline", 103, TRIANGLE, facies="b")
