@@ -130,22 +130,32 @@ def point_in_polygon(points: np.ndarray, vertices: np.ndarray, tol: float = TOLE
     """
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     v = np.asarray(vertices, dtype=np.float64).reshape(-1, 2)
-    x, y = pts[:, 0], pts[:, 1]
+    # sorted by y, the points an edge can affect (its y-range widened by tol) are one
+    # contiguous run, so each edge only looks at its own band of points
+    order = np.argsort(pts[:, 1], kind="stable")
+    xs, ys = pts[order, 0], pts[order, 1]
     odd = np.zeros(len(pts), dtype=bool)
     near = np.zeros(len(pts), dtype=bool)
     for a, b in zip(v, np.roll(v, -1, axis=0)):
+        start = np.searchsorted(ys, min(a[1], b[1]) - tol, side="left")
+        stop = np.searchsorted(ys, max(a[1], b[1]) + tol, side="right")
+        if start == stop:
+            continue
+        x, y = xs[start:stop], ys[start:stop]
         # even-odd: the half-open rule (a.y > y) != (b.y > y) counts a ray through a
         # vertex once and ignores horizontal edges
         crosses = (a[1] > y) != (b[1] > y)
         if crosses.any():
             xi = a[0] + (y - a[1]) * (b[0] - a[0]) / np.where(crosses, b[1] - a[1], 1.0)
-            odd ^= crosses & (x < xi)
+            odd[start:stop] ^= crosses & (x < xi)
         # closed: distance to the segment within tol
         e = b - a
         ee = float(e @ e)
         t = np.clip(((x - a[0]) * e[0] + (y - a[1]) * e[1]) / ee, 0.0, 1.0) if ee > 0 else 0.0
-        near |= np.hypot(x - (a[0] + t * e[0]), y - (a[1] + t * e[1])) <= tol
-    return odd | near
+        near[start:stop] |= np.hypot(x - (a[0] + t * e[0]), y - (a[1] + t * e[1])) <= tol
+    inside = np.empty(len(pts), dtype=bool)
+    inside[order] = odd | near
+    return inside
 
 
 def _clean(vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -253,7 +263,7 @@ def check_in_survey(polygon: Polygon, grid: Grid, source: str) -> int:
 
 # ---------------------------------------------------------------- rasterisation
 
-def slice_mask(polygon: Polygon, grid: Grid, source: str = "polygon") -> np.ndarray:
+def slice_mask(polygon: Polygon, grid: Grid, source: str = "unsaved polygon") -> np.ndarray:
     """The nodes of the polygon's slice that belong to it, on live traces only.
 
     Returns
@@ -286,7 +296,7 @@ def slice_mask(polygon: Polygon, grid: Grid, source: str = "polygon") -> np.ndar
     return mask
 
 
-def polygon_voxels(polygon: Polygon, grid: Grid, source: str = "polygon") -> np.ndarray:
+def polygon_voxels(polygon: Polygon, grid: Grid, source: str = "unsaved polygon") -> np.ndarray:
     """Voxel indices (inline, crossline, sample positions) of a polygon, shape (V, 3).
 
     Rows are in lexicographic order of the indices.
