@@ -1,0 +1,470 @@
+"""Numba kernels of the Kuwahara filter, working on one block padded by ``w - 1`` per side.
+
+Shapes used throughout, per axis: the block handed in is ``P = B + 2 h`` voxels long, where
+``B`` is the output block and ``h = w - 1`` the halo; the window-start grid is
+``G = P - w + 1 = B + h`` long (one window per start position inside the padded block).
+Output voxel ``i`` sits at padded position ``i + h``; its candidate windows start at grid
+positions ``i + d`` with ``d = 0 .. h`` (``all``) or ``d in {0, h}`` (``octants``).
+
+Every sum is taken directly over the window in a fixed order (never a running sum), so a
+window's statistics are bitwise identical whichever block it is computed in: the filter
+does not depend on the chunking. Loops run along the contiguous sample axis innermost so
+LLVM vectorises them. The block kernels are serial and release the GIL (dask runs blocks
+on several threads); :func:`kuwahara_slabs` runs slabs of an in-memory volume in parallel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# numpy error model: 0/0 gives NaN (no exception) and divisions vectorise
+_OPTS = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+@njit(**_OPTS)
+def _all_finite(x):
+    for v in x.ravel():
+        if not np.isfinite(v):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- one plane at a time
+
+@njit(**_OPTS)
+def _plane_sums(x, a, w1, w2, gaps, rs, rq, rc, ts, tq, tc, out_s, out_q, out_c):
+    """Sum, sum of squares and count of the finite voxels of every (w1, w2) window of
+    plane ``a`` of ``x`` into ``out_*`` of shape (G1, G2) (count only when ``gaps``)."""
+    p1 = x.shape[1]
+    p2 = x.shape[2]
+    g1, g2 = out_s.shape
+    # along axis 2, each row
+    for j in range(p1):
+        row = x[a, j]
+        if gaps:
+            for k in range(p2):
+                v = np.float64(row[k])
+                ok = np.isfinite(v)
+                rs[k] = v if ok else 0.0
+                rq[k] = v * v if ok else 0.0
+                rc[k] = 1.0 if ok else 0.0
+        else:
+            for k in range(p2):
+                v = np.float64(row[k])
+                rs[k] = v
+                rq[k] = v * v
+        t_s = ts[j]
+        t_q = tq[j]
+        for k in range(g2):
+            t_s[k] = rs[k]
+            t_q[k] = rq[k]
+        for d in range(1, w2):
+            for k in range(g2):
+                t_s[k] += rs[k + d]
+                t_q[k] += rq[k + d]
+        if gaps:
+            t_c = tc[j]
+            for k in range(g2):
+                t_c[k] = rc[k]
+            for d in range(1, w2):
+                for k in range(g2):
+                    t_c[k] += rc[k + d]
+    # then along axis 1
+    for j in range(g1):
+        o_s = out_s[j]
+        o_q = out_q[j]
+        for k in range(g2):
+            o_s[k] = ts[j, k]
+            o_q[k] = tq[j, k]
+        for d in range(1, w1):
+            t_s = ts[j + d]
+            t_q = tq[j + d]
+            for k in range(g2):
+                o_s[k] += t_s[k]
+                o_q[k] += t_q[k]
+        if gaps:
+            o_c = out_c[j]
+            for k in range(g2):
+                o_c[k] = tc[j, k]
+            for d in range(1, w1):
+                t_c = tc[j + d]
+                for k in range(g2):
+                    o_c[k] += t_c[k]
+
+
+@njit(**_OPTS)
+def _plane_statistics(ring_s, ring_q, ring_c, b, gaps, full, min_valid, s, q, c, mean, var):
+    """Mean and variance (G1, G2) of the windows starting at plane ``b``, from the ring of
+    the last w0 planes' 2D sums; summed in the order b, b+1, ... whatever the ring slot."""
+    w0 = ring_s.shape[0]
+    g1, g2 = mean.shape
+    r0 = b % w0
+    for j in range(g1):
+        for k in range(g2):
+            s[k] = ring_s[r0, j, k]
+            q[k] = ring_q[r0, j, k]
+        if gaps:
+            for k in range(g2):
+                c[k] = ring_c[r0, j, k]
+        else:
+            for k in range(g2):
+                c[k] = full
+        for d in range(1, w0):
+            rr = (b + d) % w0
+            for k in range(g2):
+                s[k] += ring_s[rr, j, k]
+                q[k] += ring_q[rr, j, k]
+            if gaps:
+                for k in range(g2):
+                    c[k] += ring_c[rr, j, k]
+        m_row = mean[j]
+        v_row = var[j]
+        for k in range(g2):
+            n = c[k]
+            m = s[k] / n
+            v = q[k] / n - m * m
+            m_row[k] = m if n > 0.0 else np.nan
+            v_row[k] = (v if v > 0.0 else 0.0) if n >= min_valid else np.inf
+
+
+@njit(**_OPTS)
+def _plane_argmin(score, payload, h1, h2, s1, s2, val1, pay1, val_out, pay_out):
+    """Least score (and its payload) over the candidate starts along axes 2 then 1:
+    (G1, G2) -> (B1, B2). Starts are scanned in increasing order with a strict ``<``."""
+    g1 = score.shape[0]
+    b1, b2 = val_out.shape
+    for j in range(g1):
+        sc = score[j]
+        py = payload[j]
+        v1 = val1[j]
+        p1 = pay1[j]
+        for k in range(b2):
+            v1[k] = sc[k]
+            p1[k] = py[k]
+        for d in range(s2, h2 + 1, s2):
+            for k in range(b2):
+                v = sc[k + d]
+                better = v < v1[k]
+                v1[k] = v if better else v1[k]
+                p1[k] = py[k + d] if better else p1[k]
+    for j in range(b1):
+        vo = val_out[j]
+        po = pay_out[j]
+        v1 = val1[j]
+        p1 = pay1[j]
+        for k in range(b2):
+            vo[k] = v1[k]
+            po[k] = p1[k]
+        for d in range(s1, h1 + 1, s1):
+            v1 = val1[j + d]
+            p1 = pay1[j + d]
+            for k in range(b2):
+                v = v1[k]
+                better = v < vo[k]
+                vo[k] = v if better else vo[k]
+                po[k] = p1[k] if better else po[k]
+
+
+@njit(**_OPTS)
+def _axis0_argmin(vals, pays, i, h0, s0, best, out):
+    """Output plane ``i``: least score over the candidate planes i + d (ring of h0 + 1
+    planes of 2D minima); the chosen payload, NaN where no candidate is finite."""
+    nring = vals.shape[0]
+    b1, b2 = out.shape
+    r0 = i % nring
+    for j in range(b1):
+        o = out[j]
+        for k in range(b2):
+            best[k] = vals[r0, j, k]
+            o[k] = pays[r0, j, k]
+        for d in range(s0, h0 + 1, s0):
+            rr = (i + d) % nring
+            for k in range(b2):
+                v = vals[rr, j, k]
+                better = v < best[k]
+                best[k] = v if better else best[k]
+                o[k] = pays[rr, j, k] if better else o[k]
+        for k in range(b2):
+            o[k] = o[k] if best[k] < np.inf else np.nan
+
+
+@njit(**_OPTS)
+def _steps(h0, h1, h2, octants):
+    # octants: only the starts p - h and p (step h); otherwise every start (step 1)
+    s0 = h0 if (octants and h0 > 0) else 1
+    s1 = h1 if (octants and h1 > 0) else 1
+    s2 = h2 if (octants and h2 > 0) else 1
+    return s0, s1, s2
+
+
+@njit(**_OPTS)
+def _index_plane(b, out):
+    g1, g2 = out.shape
+    base = b * g1 * g2
+    for j in range(g1):
+        for k in range(g2):
+            out[j, k] = base + j * g2 + k
+
+
+# ---------------------------------------------------------------- whole blocks
+
+@njit(**_OPTS)
+def box_statistics(x, w0, w1, w2, min_valid, mean, var):
+    """Mean and variance of the finite voxels of every window of size (w0, w1, w2).
+
+    Parameters
+    ----------
+    x : ndarray of shape (P0, P1, P2), float32 or float64, C-contiguous
+        Padded block; NaN (and inf) voxels are left out.
+    w0, w1, w2 : int
+        Window size per axis.
+    min_valid : int
+        A window with fewer finite voxels gets variance ``inf`` (it cannot be chosen).
+    mean, var : ndarray of shape (P0 - w0 + 1, P1 - w1 + 1, P2 - w2 + 1), float64
+        Filled in place: mean (NaN for a window without finite voxels) and population
+        variance of each window, indexed by the window's first voxel.
+    """
+    p0, p1, p2 = x.shape
+    g1 = p1 - w1 + 1
+    g2 = p2 - w2 + 1
+    gaps = not _all_finite(x)
+    ring_s = np.empty((w0, g1, g2))
+    ring_q = np.empty((w0, g1, g2))
+    ring_c = np.empty((w0 if gaps else 1, g1, g2))
+    rs, rq, rc = np.empty(p2), np.empty(p2), np.empty(p2)
+    ts, tq, tc = np.empty((p1, g2)), np.empty((p1, g2)), np.empty((p1 if gaps else 1, g2))
+    s, q, c = np.empty(g2), np.empty(g2), np.empty(g2)
+    full = float(w0 * w1 * w2)
+    for a in range(p0):
+        r = a % w0
+        _plane_sums(x, a, w1, w2, gaps, rs, rq, rc, ts, tq, tc,
+                    ring_s[r], ring_q[r], ring_c[r if gaps else 0])
+        if a >= w0 - 1:
+            b = a - w0 + 1
+            _plane_statistics(ring_s, ring_q, ring_c, b, gaps, full, min_valid, s, q, c,
+                              mean[b], var[b])
+
+
+@njit(**_OPTS)
+def choose_window(score, payload, h0, h1, h2, octants, out):
+    """For each output voxel, the payload of its candidate window of least score.
+
+    Ties go to the window whose start is smallest, compared inline first, then crossline,
+    then sample: starts are scanned in increasing order with a strict ``<``, one axis at a
+    time (the lexicographic minimum of (score, start) over a box is separable).
+
+    Parameters
+    ----------
+    score : ndarray of shape (G0, G1, G2), float64
+        Score of each window (``inf``: not a candidate), indexed by its start.
+    payload : ndarray of shape (G0, G1, G2), float64
+        What to output for each window (its mean, or its flat index).
+    h0, h1, h2 : int
+        Halo per axis (window size - 1).
+    octants : bool
+        Only the two extreme starts per axis (the 8 corner windows) instead of all ``h+1``.
+    out : ndarray of shape (G0 - h0, G1 - h1, G2 - h2)
+        Filled in place with the chosen window's payload, NaN where no candidate has a
+        finite score.
+    """
+    g0, g1, g2 = score.shape
+    b0, b1, b2 = out.shape
+    s0, s1, s2 = _steps(h0, h1, h2, octants)
+    val1, pay1 = np.empty((g1, b2)), np.empty((g1, b2))
+    vals, pays = np.empty((h0 + 1, b1, b2)), np.empty((h0 + 1, b1, b2))
+    best = np.empty(b2)
+    for b in range(g0):
+        r = b % (h0 + 1)
+        _plane_argmin(score[b], payload[b], h1, h2, s1, s2, val1, pay1, vals[r], pays[r])
+        if b >= h0:
+            _axis0_argmin(vals, pays, b - h0, h0, s0, best, out[b - h0])
+
+
+@njit(**_OPTS)
+def gather_mean(mean, index, out):
+    """``out[v] = mean.flat[index[v]]``, NaN where ``index`` is NaN.
+
+    ``mean`` has the grid's shape (G0, G1, G2); ``index`` and ``out`` the block's (B0, B1, B2).
+    """
+    flat = mean.ravel()
+    b0, b1, b2 = index.shape
+    for i in range(b0):
+        for j in range(b1):
+            for k in range(b2):
+                f = index[i, j, k]
+                out[i, j, k] = flat[np.int64(f)] if np.isfinite(f) else np.nan
+
+
+@njit(**_OPTS)
+def _select(a, n, kth):
+    """The kth smallest of ``a[:n]`` (Hoare quickselect, in place); afterwards every
+    ``a[:kth]`` is <= it."""
+    lo = 0
+    hi = n - 1
+    while hi > lo:
+        pivot = a[(lo + hi) // 2]
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                t = a[i]
+                a[i] = a[j]
+                a[j] = t
+                i += 1
+                j -= 1
+        if kth <= j:
+            hi = j
+        elif kth >= i:
+            lo = i
+        else:
+            break
+    return a[kth]
+
+
+@njit(**_OPTS)
+def _median_plane(x, w0, w1, w2, g0, g1, g2, index, out):
+    """Median of the finite voxels of the chosen window of each voxel of one plane.
+
+    ``index`` (B1, B2) holds flat indices into the (g0, g1, g2) window-start grid (NaN:
+    none); ``out`` (B1, B2) gets the median (mean of the two middle values for an even
+    count, as ``numpy.median``), NaN where no window or no finite voxel.
+    """
+    buf = np.empty(w0 * w1 * w2)
+    b1, b2 = index.shape
+    for j in range(b1):
+        for k in range(b2):
+            f = index[j, k]
+            if not np.isfinite(f):
+                out[j, k] = np.nan
+                continue
+            n = np.int64(f)
+            a0 = n // (g1 * g2)
+            a1 = (n // g2) % g1
+            a2 = n % g2
+            m = 0
+            for u in range(a0, a0 + w0):
+                for v in range(a1, a1 + w1):
+                    row = x[u, v]
+                    for t in range(a2, a2 + w2):
+                        y = np.float64(row[t])
+                        if np.isfinite(y):
+                            buf[m] = y
+                            m += 1
+            if m == 0:
+                out[j, k] = np.nan
+                continue
+            upper = _select(buf, m, m // 2)
+            if m % 2 == 1:
+                out[j, k] = upper
+            else:
+                lower = buf[0]
+                for t in range(1, m // 2):
+                    lower = max(lower, buf[t])
+                out[j, k] = 0.5 * (lower + upper)
+
+
+@njit(**_OPTS)
+def gather_median(x, w0, w1, w2, grid, index, out):
+    """Median of the finite voxels of each voxel's chosen window.
+
+    Parameters
+    ----------
+    x : ndarray of shape (P0, P1, P2)
+        Padded block.
+    w0, w1, w2 : int
+        Window size.
+    grid : tuple of 3 int
+        Shape (G0, G1, G2) of the window-start grid that ``index`` points into.
+    index : ndarray of shape (B0, B1, B2), float64
+        Flat grid index of the chosen window per output voxel (from
+        :func:`choose_window`), NaN for none.
+    out : ndarray of shape (B0, B1, B2)
+        Filled in place, NaN where no window or no finite voxel.
+    """
+    for i in range(index.shape[0]):
+        _median_plane(x, w0, w1, w2, grid[0], grid[1], grid[2], index[i], out[i])
+
+
+@njit(**_OPTS)
+def window_index(g0, g1, g2):
+    """Flat index of every window start, as float64 (a payload for :func:`choose_window`)."""
+    return np.arange(g0 * g1 * g2).astype(np.float64).reshape((g0, g1, g2))
+
+
+@njit(**_OPTS)
+def kuwahara_block(x, w0, w1, w2, octants, min_valid, median, out):
+    """One volume choosing its own windows: statistics, choice and output of one block.
+
+    Streams plane by plane (box sums -> window statistics -> 2D arg-min -> arg-min over
+    inlines) through rings of a few planes, so the work arrays stay in cache.
+
+    Parameters
+    ----------
+    x : ndarray of shape (B0 + 2 h0, B1 + 2 h1, B2 + 2 h2), C-contiguous
+        Padded block (``h = w - 1``).
+    w0, w1, w2 : int
+        Window size.
+    octants, min_valid :
+        As in :func:`choose_window` and :func:`box_statistics`.
+    median : bool
+        Output the median of the chosen window instead of its mean.
+    out : ndarray of shape (B0, B1, B2)
+        Filled in place.
+    """
+    p0, p1, p2 = x.shape
+    h0, h1, h2 = w0 - 1, w1 - 1, w2 - 1
+    g1 = p1 - h1
+    g2 = p2 - h2
+    b1, b2 = out.shape[1], out.shape[2]
+    gaps = not _all_finite(x)
+    full = float(w0 * w1 * w2)
+    s0, s1, s2 = _steps(h0, h1, h2, octants)
+    ring_s = np.empty((w0, g1, g2))
+    ring_q = np.empty((w0, g1, g2))
+    ring_c = np.empty((w0 if gaps else 1, g1, g2))
+    rs, rq, rc = np.empty(p2), np.empty(p2), np.empty(p2)
+    ts, tq, tc = np.empty((p1, g2)), np.empty((p1, g2)), np.empty((p1 if gaps else 1, g2))
+    s, q, c = np.empty(g2), np.empty(g2), np.empty(g2)
+    mean, var = np.empty((g1, g2)), np.empty((g1, g2))
+    val1, pay1 = np.empty((g1, b2)), np.empty((g1, b2))
+    vals, pays = np.empty((h0 + 1, b1, b2)), np.empty((h0 + 1, b1, b2))
+    best = np.empty(b2)
+    chosen = np.empty((b1, b2))
+    for a in range(p0):
+        r = a % w0
+        _plane_sums(x, a, w1, w2, gaps, rs, rq, rc, ts, tq, tc,
+                    ring_s[r], ring_q[r], ring_c[r if gaps else 0])
+        if a < h0:
+            continue
+        b = a - h0
+        _plane_statistics(ring_s, ring_q, ring_c, b, gaps, full, min_valid, s, q, c, mean, var)
+        if median:
+            _index_plane(b, mean)  # the payload becomes the window's flat index
+        rb = b % (h0 + 1)
+        _plane_argmin(var, mean, h1, h2, s1, s2, val1, pay1, vals[rb], pays[rb])
+        if b < h0:
+            continue
+        i = b - h0
+        if not median:
+            _axis0_argmin(vals, pays, i, h0, s0, best, out[i])
+            continue
+        _axis0_argmin(vals, pays, i, h0, s0, best, chosen)
+        _median_plane(x, w0, w1, w2, p0 - h0, g1, g2, chosen, out[i])
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def kuwahara_slabs(x, w0, w1, w2, octants, min_valid, median, slab, out):
+    """:func:`kuwahara_block` over slabs of ``slab`` inlines of a padded in-memory volume,
+    in parallel. ``x`` has shape (B0 + 2 h0, B1 + 2 h1, B2 + 2 h2), ``out`` (B0, B1, B2)."""
+    b0 = out.shape[0]
+    h0 = w0 - 1
+    n = (b0 + slab - 1) // slab
+    for t in prange(n):
+        i0 = t * slab
+        i1 = min(b0, i0 + slab)
+        kuwahara_block(x[i0:i1 + 2 * h0], w0, w1, w2, octants, min_valid, median, out[i0:i1])

@@ -1,0 +1,142 @@
+"""kuwahara3d: adaptive 3D Kuwahara filter of one or more attribute volumes (SPEC 3.5)."""
+
+from aaspi_py.params import Choice, Int, Ints, Volume, Volumes
+from aaspi_py.registry import Module
+
+
+def _what(name: str) -> str:
+    """The output name part for an input given by name, file name or path."""
+    from pathlib import Path
+
+    stem = Path(name).name
+    return stem[:-5] if stem.endswith(".zarr") else stem
+
+
+def run(ctx, p):
+    import time
+
+    import dask.array as da
+    import numpy as np
+
+    from aaspi_py.errors import AaspiError
+    from aaspi_py.kuwahara import global_variances, kuwahara
+    from aaspi_py.volume import build_dataset, write_dataset
+
+    names = list(p["inputs"])
+    if not names:
+        raise AaspiError("The 'inputs' parameter of kuwahara3d needs at least one volume, e.g. --set inputs=envelope,coherence.")
+    if len(p["window"]) != 3:
+        raise AaspiError(f"The 'window' parameter of kuwahara3d needs three sizes (inline, crossline, sample), e.g. 3,3,3; got {p['window']}.")
+    if len({_what(n) for n in names}) != len(names):
+        raise AaspiError(f"The 'inputs' of kuwahara3d name the same volume twice ({', '.join(names)}); list each once.")
+    window = tuple(p["window"])
+    volumes = [ctx.open_volume(n, param="inputs") for n in names]
+    first = volumes[0]
+
+    def same_grid(ds, name, param):
+        if ds["data"].shape != first["data"].shape or any(
+                not np.array_equal(ds[c].values, first[c].values) for c in ("inline", "crossline")):
+            raise AaspiError(
+                f"Volume '{name}' (parameter '{param}') is not on the grid of '{names[0]}' "
+                f"(shapes {ds['data'].shape} and {first['data'].shape}); filter volumes of one survey together.")
+
+    for ds, name in zip(volumes[1:], names[1:]):
+        same_grid(ds, name, "inputs")
+    mask = np.logical_and.reduce([ds["trace_mask"].values.astype(bool) for ds in volumes])
+
+    guide = None
+    if p["selection"] == "guide":
+        gname = p["guide"] or names[0]
+        if gname in names:
+            guide = names.index(gname)
+        else:
+            gds = ctx.open_volume(gname, param="guide")
+            same_grid(gds, gname, "guide")
+            guide = gds["data"].data
+            mask &= gds["trace_mask"].values.astype(bool)
+    elif p["guide"]:
+        ctx.log(f"guide '{p['guide']}' ignored: selection is '{p['selection']}', not 'guide'")
+
+    data = [ds["data"].data for ds in volumes]
+    scales = None
+    if p["selection"] == "joint":
+        scales = list(ctx.compute(*global_variances(data, mask, compute=False),
+                                  progress=ctx.progress.sub(0.0, 0.2), status="global variances"))
+        for name, s in zip(names, scales):
+            ctx.log(f"{name}: global variance {s:.6g} (joint standardisation)")
+    ctx.check()
+
+    t0 = time.perf_counter()
+    outs = kuwahara(data, window, subwindows=p["subwindows"], statistic=p["statistic"],
+                    selection=p["selection"], guide=guide, mask=mask, min_valid=p["min_valid"],
+                    scales=scales)
+    provenance = {"module": ctx.module.id, "parameters": dict(p)}
+    writes, spreads = [], []
+    for name, ds, out in zip(names, volumes, outs):
+        tmp = ctx.volume_output(_what(name))
+        writes.append(write_dataset(build_dataset(out, like=ds, kind="filtered", attrs=provenance),
+                                    tmp, compute=False))
+        live_in = da.where(mask[:, :, None], ds["data"].data, np.nan)  # dead traces may hold zeros
+        spreads += [da.nanstd(live_in), da.nanstd(out)]
+    # one pass: with joint or guide selection the outputs share their blocks
+    results = ctx.compute(*writes, *spreads, progress=ctx.progress.sub(0.2 if scales else 0.0, 1.0),
+                          status="filtering")
+    seconds = time.perf_counter() - t0
+    spreads = [float(s) for s in results[len(writes):]]
+
+    n_vox = int(np.prod(first["data"].shape))
+    size = "x".join(map(str, window))
+    ctx.report.update({
+        "window": list(window), "subwindows": p["subwindows"], "statistic": p["statistic"],
+        "selection": p["selection"], "seconds": round(seconds, 3),
+        "voxels_per_second": round(n_vox * len(names) / max(seconds, 1e-9)),
+        "outputs": {name: ctx.output_name(_what(name)) for name in names},
+        "std_before_after": {name: [spreads[2 * b], spreads[2 * b + 1]] for b, name in enumerate(names)},
+    })
+    summary = [f"{len(names)} volume(s), {size} window, {p['subwindows']} sub-windows, "
+               f"{p['statistic']}, selection {p['selection']}: {seconds:.1f} s "
+               f"({n_vox * len(names) / max(seconds, 1e-9) / 1e6:.3g} Mvoxel/s with reading and writing)"]
+    for b, name in enumerate(names):
+        before, after = spreads[2 * b], spreads[2 * b + 1]
+        ratio = after / before if before > 0 else float("nan")
+        summary.append(f"{ctx.output_name(_what(name))}: std {before:.4g} -> {after:.4g} ({ratio:.0%})")
+    ctx.report["summary"] = summary
+    for line in summary:
+        ctx.log(line)
+
+
+def demo(project, progress):
+    from aaspi_py.sample_volumes import ATTRIBUTES
+
+    from aaspi_py.runner import run as run_module
+
+    have = set(project.volumes())
+    names = [a for a in ATTRIBUTES if a in have]
+    res = run_module("kuwahara3d", project, inputs=names, overwrite=True, progress=progress)
+    return res.report["summary"]
+
+
+MODULE = Module(
+    id="kuwahara3d",
+    title="Kuwahara 3D filter",
+    category="Image Processing",
+    description="Adaptive 3D Kuwahara filter: edge-preserving smoothing of attribute volumes.",
+    params=(
+        Volumes("inputs", help="Volumes to filter (one output each: kuwahara3d_<input>_<project><suffix>)."),
+        Ints("window", (3, 3, 3), low=1, high=51,
+             help="Window size per axis: inlines, crosslines, samples (e.g. 3,3,3)."),
+        Choice("subwindows", "all", choices=("all", "octants"),
+               help="Candidate windows: every window containing the voxel, or the 8 with the voxel at a corner."),
+        Choice("statistic", "mean", choices=("mean", "median"),
+               help="Output the mean or the median of the chosen window (median is slower)."),
+        Choice("selection", "each", choices=("each", "joint", "guide"),
+               help="Who chooses the window: each volume, all together (least summed standardised variance), or the guide volume."),
+        Volume("guide", "",
+               help="With selection = guide: the volume that chooses the windows (default: the first input)."),
+        Int("min_valid", 1, low=1,
+            help="Least number of live, finite voxels a window needs to be a candidate."),
+    ),
+    run=run,
+    demo=demo,
+    demo_order=50,
+)
