@@ -9,14 +9,26 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
+
+
+class UsageError(Exception):
+    """A command line argparse refused; printed as one ``aaspi: error:`` line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line on stderr (no usage block), exit 2."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (`{self.prog} --help` shows the usage)")
 
 
 def _parser() -> argparse.ArgumentParser:
     from .scheduler import SCHEDULER_HELP
 
-    ap = argparse.ArgumentParser(prog="aaspi", description="aaspi_py: seismic facies classification on zarr volumes.")
-    ap.add_argument("--debug", action="store_true", help="show tracebacks")
+    ap = _Parser(prog="aaspi", description="aaspi_py: seismic facies classification on zarr volumes.")
+    ap.add_argument("--debug", action="store_true", help="show tracebacks (also accepted after the command)")
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("new-project", help="create a project folder")
@@ -57,9 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-h", "--help", action="store_true")
 
     p = sub.add_parser("demo", help="build the sample project and run the whole workflow")
-    p.add_argument("--project", "-p", default="aaspi_demo")
-    p.add_argument("--size", choices=("small", "demo"), default="demo")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--project", "-p", default="aaspi_demo", help="folder of the sample project (default aaspi_demo)")
+    p.add_argument("--size", choices=("small", "demo"), default="demo",
+                   help="small (40x40x60, seconds) or demo (200x200x300, the default)")
+    p.add_argument("--overwrite", action="store_true", help="rebuild the sample project if it exists")
 
     from .cli_polygons import add_parser as add_polygon_parser
 
@@ -69,12 +82,23 @@ def _parser() -> argparse.ArgumentParser:
 
 def _module_parser(module) -> argparse.ArgumentParser:
     """Options generated from the module's parameter declaration."""
-    ap = argparse.ArgumentParser(prog=f"aaspi run {module.id}", description=module.description, add_help=False)
+    ap = _Parser(prog=f"aaspi run {module.id}", add_help=False,
+                 usage=f"aaspi run {module.id} [--project DIR] [--params FILE] [--set KEY=VALUE] "
+                       "[--scheduler S] [--overwrite] [--quiet] [options]")
     for p in module.all_params:
         flag = "--" + p.name.replace("_", "-")
         ap.add_argument(flag, dest=p.name, default=None, metavar=p.kind.upper(),
-                        help=f"{p.help} ({p.describe()}; default {p.default if not p.required else 'required'})")
+                        help=f"{p.help} ({p.describe()}; {_default_text(p)})")
     return ap
+
+
+def _default_text(p) -> str:
+    if p.required:
+        return "required"
+    value = list(p.default) if isinstance(p.default, tuple) else p.default
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    return f"default {value!r}" if value == "" else f"default {value}"
 
 
 def _cmd_run(args, rest: list[str]) -> int:
@@ -84,13 +108,23 @@ def _cmd_run(args, rest: list[str]) -> int:
     from .runner import run
 
     if args.module is None:
+        if args.help:
+            print("usage: aaspi run MODULE [--project DIR] [--params FILE] [--set KEY=VALUE] [--scheduler S] "
+                  "[--overwrite] [--quiet] [options]\n\n`aaspi modules` lists the modules; "
+                  "`aaspi run MODULE --help` lists a module's options.")
+            return 0
         raise AaspiError("aaspi run needs a module name; `aaspi modules` lists them.")
     module = get_module(args.module)
     mp = _module_parser(module)
     if args.help:
-        print(f"usage: aaspi run {module.id} --project DIR [--params FILE] [--set KEY=VALUE] "
-              f"[--scheduler S] [--overwrite] [options]\n\n{module.description}\n")
         mp.print_help()
+        print(f"\n{module.title}: {module.description}\n\ncommon options:\n"
+              "  --project DIR, -p DIR  project folder (default: the current folder)\n"
+              "  --params FILE          TOML parameter file (`aaspi params MODULE` prints a template)\n"
+              "  --set KEY=VALUE        set one parameter (repeatable; wins over --params and options)\n"
+              "  --scheduler S          threads (default), processes, local:N or tcp://host:port\n"
+              "  --overwrite            replace existing outputs\n"
+              "  --quiet                no progress bar")
         return 0
     ns, unknown = mp.parse_known_args(rest)
     if unknown:
@@ -107,8 +141,10 @@ def _cmd_run(args, rest: list[str]) -> int:
                      scheduler=args.scheduler, overwrite=args.overwrite, **values)
     finally:
         progress.close()
+    shown = set(progress.lines)  # log lines were already printed during the run
     for line in result.report.get("summary", []):
-        print(line)
+        if line not in shown:
+            print(line)
     for name, path in result.outputs.items():
         print(f"wrote {name}: {path}")
     print(f"run record: {result.log_path}  ({result.seconds:.1f} s)")
@@ -123,8 +159,9 @@ def _dispatch(args, rest: list[str]) -> int:
     if args.command == "new-project":
         from .project import Project
 
+        existed = (Path(args.path) / "aaspi_project.toml").exists()
         proj = Project.create(args.path, args.name)
-        print(f"created project '{proj.name}' at {proj.root}")
+        print(f"{'project exists' if existed else 'created project'} '{proj.name}' at {proj.root}")
         return 0
     if args.command == "import-segy":
         from .runner import run
@@ -173,7 +210,8 @@ def _dispatch(args, rest: list[str]) -> int:
     if args.command == "demo":
         from .demo import run_demo
 
-        run_demo(args.project, size=args.size, overwrite=args.overwrite, progress=_bar("demo"))
+        run_demo(args.project, size=args.size, overwrite=args.overwrite, progress=_demo_bar,
+                 keep_going=not args.debug)
         return 0
     if args.command == "polygon":
         from .cli_polygons import dispatch
@@ -194,16 +232,45 @@ def _bar(desc: str):
     return TqdmProgress(desc)
 
 
+def _demo_bar(desc: str):
+    """A progress bar that keeps log lines to itself: the demo prints each step's summary."""
+    from .progress import Progress, TqdmProgress
+
+    class _Bar(TqdmProgress):
+        log = Progress.log
+
+    return _Bar(desc)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"aaspi: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``aaspi`` command line; returns the exit status (0 ok, 2 bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    ap = _parser()
-    args, rest = ap.parse_known_args(argv)
+    # --debug is accepted anywhere, also after the command and its options
+    debug = "--debug" in argv or bool(os.environ.get("AASPI_DEBUG"))
+    argv = [a for a in argv if a != "--debug"]
+    with warnings.catch_warnings():
+        if not debug:
+            warnings.showwarning = _one_line_warning
+        try:
+            args, rest = _parser().parse_known_args(argv)
+        except UsageError as e:
+            print(f"aaspi: error: {e}", file=sys.stderr)
+            return 2
+        args.debug = debug
+        return _main(args, rest, debug)
+
+
+def _main(args, rest: list[str], debug: bool) -> int:
     from .errors import AaspiError, Cancelled
 
     try:
         return _dispatch(args, rest)
-    except AaspiError as e:
-        if args.debug:
+    except (AaspiError, UsageError) as e:
+        if debug:
             raise
         print(f"aaspi: error: {e}", file=sys.stderr)
         return 2
@@ -214,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         print("aaspi: interrupted; no output was written.", file=sys.stderr)
         return 130
     except Exception as e:  # unexpected: still one line unless --debug
-        if args.debug or os.environ.get("AASPI_DEBUG"):
+        if debug:
             raise
         print(f"aaspi: internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
               file=sys.stderr)
