@@ -177,7 +177,8 @@ def generate_training_set(
     project : Project or path
     facies : sequence of str, length M
         Facies names (``polygons/<facies>.json``) or paths to facies files ending in
-        ``.json``; class numbers are 1..M in this order.
+        ``.json``; class numbers are 1..M in this order. The file name names the facies
+        in the training set.
     attributes : sequence of str, length N
         Attribute volume names (or ``.zarr`` paths), in the order of the value columns.
     name : str, optional
@@ -225,7 +226,9 @@ def extract_training_set(
         index, fac, pid, values = index[finite], fac[finite], pid[finite], values[finite]
     positions = np.column_stack([grid.inline[index[:, 0]], grid.crossline[index[:, 1]],
                                  grid.sample[index[:, 2]]]).astype(np.float64)
-    ts = TrainingSet(facies=[ff.facies for ff in files], attributes=names, values=values,
+    # facies are named as requested (the file name), so a file renamed by hand, as the
+    # AASPI notes do, names its facies even if the name inside still says "polygon"
+    ts = TrainingSet(facies=[Path(f).stem for f in facies], attributes=names, values=values,
                      facies_index=fac, positions=positions, polygon=pid, volumes=list(attributes),
                      name=name or "training")
     counts = [{p.id: int(((fac == m) & (pid == p.id)).sum()) for p in ff.polygons}

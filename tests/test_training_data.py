@@ -91,6 +91,12 @@ def test_facies_order_sets_the_classes(survey):
     assert ts.to_xarray()["values"].shape == (31, 1)
 
 
+def test_a_facies_file_renamed_by_hand_is_named_by_its_file(survey):
+    (survey.polygons_dir / "salt.json").rename(survey.polygons_dir / "polygon_salt.json")
+    ts = aaspi_py.training_set(survey, facies=["polygon_salt", "shale"], attributes=["a"])
+    assert ts.facies == ["polygon_salt", "shale"] and ts.counts()["polygon_salt"] == 16
+
+
 def test_voxels_on_two_facies_are_refused(survey):
     P.add_polygon(survey, "shale", "inline", 102, [(18, 16), (20, 16), (20, 20)])
     with pytest.raises(AaspiError) as e:
