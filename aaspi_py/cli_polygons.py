@@ -17,7 +17,8 @@ from pathlib import Path
 from .errors import AaspiError
 
 _VERTICES_HELP = ('vertices in survey coordinates, "x1,y1 x2,y2 x3,y3" (crossline,sample on an inline '
-                  'slice; inline,sample on a crossline slice; inline,crossline on a sample slice)')
+                  'slice; inline,sample on a crossline slice; inline,crossline on a sample slice); write --vertices="-5,10 ..." when a '
+                  'value starts with a minus sign')
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -144,6 +144,7 @@ class Polygon:
         return f"polygon {self.id}: {self.slice} {fmt_number(self.line)}, {len(self.vertices)} vertices"
 
     def to_json(self) -> dict[str, Any]:
+        """The polygon as stored in a facies file."""
         return {"id": self.id, "slice": self.slice, "line": _json_number(self.line),
                 "vertices": [[_json_number(x), _json_number(y)] for x, y in self.vertices]}
 
@@ -168,6 +169,7 @@ class FaciesFile:
         return str(self.path) if self.path is not None else f"facies '{self.facies}'"
 
     def polygon(self, polygon_id: int) -> Polygon:
+        """The polygon with this id (one-line error listing the ids if there is none)."""
         for p in self.polygons:
             if p.id == polygon_id:
                 return p
@@ -175,6 +177,7 @@ class FaciesFile:
         raise AaspiError(f"{self.source}: no polygon {polygon_id} (polygons: {have}).")
 
     def next_id(self) -> int:
+        """The id a new polygon gets: one more than the highest."""
         return max((p.id for p in self.polygons), default=0) + 1
 
     def add(self, slice: str, line: float, vertices: Sequence[Sequence[float]] | np.ndarray) -> Polygon:
@@ -187,6 +190,7 @@ class FaciesFile:
         return poly
 
     def remove(self, polygon_id: int) -> Polygon:
+        """Take the polygon with this id out of the file (in memory) and return it."""
         poly = self.polygon(polygon_id)
         self.polygons.remove(poly)
         return poly
@@ -197,6 +201,7 @@ class FaciesFile:
 
     # -- JSON
     def to_json(self) -> dict[str, Any]:
+        """The file's content (format v1)."""
         return {"format": FORMAT, "version": VERSION, "facies": self.facies, "color": self.color,
                 "volume": self.volume, "polygons": [p.to_json() for p in self.polygons]}
 
