@@ -1,0 +1,369 @@
+"""One input widget per parameter kind (the widgets a parameter form is built from).
+
+Every field has ``value()`` (the raw value, ``None`` when empty), ``set_value(v)`` and a
+``changed`` signal. Fields never judge values: the form passes them to the core's
+:func:`aaspi_py.params.check_param`, which is also what the CLI uses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aaspi_py.params import Param
+
+from .qt import QtGui, QtWidgets, Signal
+
+_INT_LIMIT = 2**31 - 1
+
+
+class Field(QtWidgets.QWidget):
+    """Base class: a widget for one parameter."""
+
+    changed = Signal()
+
+    def __init__(self, param: Param, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.param = param
+        self._layout = QtWidgets.QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+
+    def value(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def set_value(self, value: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def set_choices(self, names: list[str]) -> None:
+        """Names a field may offer (the project's volumes or facies)."""
+
+
+# ---------------------------------------------------------------- numbers
+
+class _IntSpin(QtWidgets.QSpinBox):
+    """Arrows stay inside the declared range; a typed value outside it is kept, so the
+    form can show the core's message instead of silently clamping."""
+
+    def __init__(self, low: float | None, high: float | None) -> None:
+        super().__init__()
+        self.setRange(-_INT_LIMIT, _INT_LIMIT)
+        self.low = -_INT_LIMIT if low is None else int(math.ceil(low))
+        self.high = _INT_LIMIT if high is None else int(math.floor(high))
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 (Qt override)
+        self.setValue(min(max(self.value() + steps, self.low), self.high))
+
+    def stepEnabled(self):  # noqa: N802
+        flags = QtWidgets.QAbstractSpinBox.StepNone
+        if self.value() < self.high:
+            flags |= QtWidgets.QAbstractSpinBox.StepUpEnabled
+        if self.value() > self.low:
+            flags |= QtWidgets.QAbstractSpinBox.StepDownEnabled
+        return flags
+
+
+class _FloatSpin(QtWidgets.QDoubleSpinBox):
+    """Shows values as ``%g`` (0.02, 1e-06), steps inside the declared range."""
+
+    def __init__(self, low: float | None, high: float | None, step: float) -> None:
+        super().__init__()
+        self.setDecimals(12)
+        self.setRange(-1e300, 1e300)
+        self.setSingleStep(step)
+        self.low = -math.inf if low is None else float(low)
+        self.high = math.inf if high is None else float(high)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802
+        return f"{value:.8g}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        try:
+            float(text)
+            return QtGui.QValidator.Acceptable, text, pos
+        except ValueError:
+            partial = text.strip().lower().rstrip("+-e.")
+            ok = partial == "" or partial.replace(".", "", 1).replace("e", "", 1).lstrip("+-").isdigit()
+            return (QtGui.QValidator.Intermediate if ok else QtGui.QValidator.Invalid), text, pos
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802
+        self.setValue(min(max(self.value() + steps * self.singleStep(), self.low), self.high))
+
+
+def _nice_step(param: Param) -> float:
+    if param.low is not None and param.high is not None and param.high > param.low:
+        span = (param.high - param.low) / 100
+    elif isinstance(param.default, int | float) and not isinstance(param.default, bool) and param.default:
+        span = abs(param.default) / 10
+    else:
+        span = 0.1
+    exp = math.floor(math.log10(span))
+    return min((m * 10.0**exp for m in (1, 2, 5, 10)), key=lambda s: abs(s - span))
+
+
+class IntField(Field):
+    def __init__(self, param: Param, parent=None) -> None:
+        super().__init__(param, parent)
+        self.spin = _IntSpin(param.low, param.high)
+        start = param.default if isinstance(param.default, int) else max(self.spin.low, 0)
+        self.spin.setValue(start)
+        self.spin.valueChanged.connect(self.changed)
+        self._layout.addWidget(self.spin)
+        self._layout.addStretch(1)
+
+    def value(self) -> int:
+        return self.spin.value()
+
+    def set_value(self, value: Any) -> None:
+        self.spin.setValue(int(value))
+
+
+class FloatField(Field):
+    def __init__(self, param: Param, parent=None) -> None:
+        super().__init__(param, parent)
+        self.spin = _FloatSpin(param.low, param.high, _nice_step(param))
+        start = param.default if isinstance(param.default, int | float) else (param.low or 0.0)
+        self.spin.setValue(float(start))
+        self.spin.valueChanged.connect(self.changed)
+        self._layout.addWidget(self.spin)
+        self._layout.addStretch(1)
+
+    def value(self) -> float:
+        return self.spin.value()
+
+    def set_value(self, value: Any) -> None:
+        self.spin.setValue(float(value))
+
+
+# ---------------------------------------------------------------- simple widgets
+
+class BoolField(Field):
+    def __init__(self, param: Param, parent=None) -> None:
+        super().__init__(param, parent)
+        self.box = QtWidgets.QCheckBox()
+        self.box.setChecked(bool(param.default) if isinstance(param.default, bool) else False)
+        self.box.toggled.connect(self.changed)
+        self._layout.addWidget(self.box)
+        self._layout.addStretch(1)
+
+    def value(self) -> bool:
+        return self.box.isChecked()
+
+    def set_value(self, value: Any) -> None:
+        if isinstance(value, str):
+            value = value.strip().lower() in ("true", "yes", "on", "1")
+        self.box.setChecked(bool(value))
+
+
+class ChoiceField(Field):
+    def __init__(self, param: Param, parent=None) -> None:
+        super().__init__(param, parent)
+        self.combo = QtWidgets.QComboBox()
+        for c in param.choices:
+            self.combo.addItem(str(c), c)
+        if param.default in param.choices:
+            self.combo.setCurrentIndex(param.choices.index(param.default))
+        self.combo.currentIndexChanged.connect(self.changed)
+        self._layout.addWidget(self.combo)
+        self._layout.addStretch(1)
+
+    def value(self) -> Any:
+        return self.combo.currentData()
+
+    def set_value(self, value: Any) -> None:
+        i = self.combo.findText(str(value))
+        if i < 0:  # keep an unknown value visible so the message can name it
+            self.combo.addItem(str(value), value)
+            i = self.combo.count() - 1
+        self.combo.setCurrentIndex(i)
+
+
+class TextField(Field):
+    """Str and Ints (``3,3,3``)."""
+
+    def __init__(self, param: Param, parent=None) -> None:
+        super().__init__(param, parent)
+        self.edit = QtWidgets.QLineEdit()
+        if param.kind == "ints":
+            self.edit.setPlaceholderText("e.g. 3,3,3")
+        if not param.required and param.default is not None:
+            self.set_value(param.default)
+        self.edit.textChanged.connect(self.changed)
+        self._layout.addWidget(self.edit)
+
+    def value(self) -> str | None:
+        text = self.edit.text()
+        if self.param.kind == "ints" or self.param.required:
+            return text.strip() or None
+        return text
+
+    def set_value(self, value: Any) -> None:
+        if isinstance(value, list | tuple):
+            value = ",".join(str(v) for v in value)
+        self.edit.setText("" if value is None else str(value))
+
+
+class VolumeField(Field):
+    """A volume of the project (editable: a path to a .zarr elsewhere also works)."""
+
+    def __init__(self, param: Param, parent=None) -> None:
+        super().__init__(param, parent)
+        self.combo = QtWidgets.QComboBox()
+        self.combo.setEditable(True)
+        self.combo.setMinimumContentsLength(18)
+        self.combo.setInsertPolicy(QtWidgets.QComboBox.NoInsert)
+        self.combo.currentTextChanged.connect(self.changed)
+        self._layout.addWidget(self.combo, 1)
+        if isinstance(param.default, str):
+            self.combo.setEditText(param.default)
+
+    def set_choices(self, names: list[str]) -> None:
+        current = self.combo.currentText()
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        self.combo.addItems(names)
+        self.combo.setEditText(current if current or not names else names[0])
+        self.combo.blockSignals(False)
+        self.changed.emit()
+
+    def value(self) -> str | None:
+        return self.combo.currentText().strip() or None
+
+    def set_value(self, value: Any) -> None:
+        self.combo.setEditText("" if value is None else str(value))
+
+
+class FileField(Field):
+    """A path (relative to the project when inside it) with a Browse button."""
+
+    def __init__(self, param: Param, parent=None, root: Callable[[], Path | None] = lambda: None) -> None:
+        super().__init__(param, parent)
+        self._root = root
+        self.edit = QtWidgets.QLineEdit()
+        if isinstance(param.default, str):
+            self.edit.setText(param.default)
+        self.edit.textChanged.connect(self.changed)
+        browse = QtWidgets.QPushButton("Browse…")
+        browse.clicked.connect(self.browse)
+        self._layout.addWidget(self.edit, 1)
+        self._layout.addWidget(browse)
+
+    def browse(self) -> None:
+        start = str(self._root() or Path.cwd())
+        pattern = self.param.pattern or "All files (*)"
+        if self.param.output:
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, self.param.title, start, pattern)
+        else:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, self.param.title, start, pattern)
+        if path:
+            self.set_value(_relative(path, self._root()))
+
+    def value(self) -> str | None:
+        text = self.edit.text().strip()
+        return text if text or not self.param.required else None
+
+    def set_value(self, value: Any) -> None:
+        self.edit.setText("" if value is None else str(value))
+
+
+def _relative(path: str, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            pass
+    return path
+
+
+class ListField(Field):
+    """An ordered list (attributes, facies, files) with Add / Remove / Up / Down."""
+
+    def __init__(self, param: Param, parent=None, root: Callable[[], Path | None] = lambda: None) -> None:
+        super().__init__(param, parent)
+        self._root = root
+        self._choices: list[str] = []
+        self.list = QtWidgets.QListWidget()
+        self.list.setSelectionMode(QtWidgets.QAbstractItemView.ExtendedSelection)
+        self.list.setMinimumHeight(90)
+        self.list.setMaximumHeight(150)
+        buttons = QtWidgets.QVBoxLayout()
+        for text, slot in (("Add…", self._add_clicked), ("Remove", self.remove_selected),
+                           ("Up", lambda: self.move_selected(-1)), ("Down", lambda: self.move_selected(1))):
+            b = QtWidgets.QPushButton(text)
+            b.setObjectName(f"{param.name}_{text.strip('…').lower()}")
+            b.clicked.connect(slot)
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        self._layout.addWidget(self.list, 1)
+        self._layout.addLayout(buttons)
+        if isinstance(param.default, list | tuple):
+            self.set_value(param.default)
+
+    def items(self) -> list[str]:
+        return [self.list.item(i).text() for i in range(self.list.count())]
+
+    def set_choices(self, names: list[str]) -> None:
+        self._choices = list(names)
+
+    def add_items(self, names: list[str]) -> None:
+        self.list.addItems([n for n in names if n])
+        self.changed.emit()
+
+    def _add_clicked(self) -> None:
+        if self.param.kind == "files":
+            paths, _ = QtWidgets.QFileDialog.getOpenFileNames(
+                self, self.param.title, str(self._root() or Path.cwd()), self.param.pattern or "All files (*)")
+            self.add_items([_relative(p, self._root()) for p in paths])
+            return
+        have = set(self.items())
+        menu = QtWidgets.QMenu(self)
+        left = [n for n in self._choices if n not in have]
+        for name in left:
+            menu.addAction(name, lambda n=name: self.add_items([n]))
+        if len(left) > 1:
+            menu.addSeparator()
+            menu.addAction("All of them", lambda: self.add_items(left))
+        if not left:
+            menu.addAction("(nothing left to add)").setEnabled(False)
+        menu.exec_(self.sender().mapToGlobal(self.sender().rect().bottomLeft()))
+
+    def remove_selected(self) -> None:
+        for item in self.list.selectedItems():
+            self.list.takeItem(self.list.row(item))
+        self.changed.emit()
+
+    def move_selected(self, step: int) -> None:
+        rows = sorted((self.list.row(i) for i in self.list.selectedItems()), reverse=step > 0)
+        for row in rows:
+            new = row + step
+            if 0 <= new < self.list.count():
+                self.list.insertItem(new, self.list.takeItem(row))
+                self.list.item(new).setSelected(True)
+        self.changed.emit()
+
+    def value(self) -> list[str] | None:
+        items = self.items()
+        return items if items or not self.param.required else None
+
+    def set_value(self, value: Any) -> None:
+        self.list.clear()
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        self.add_items([str(v) for v in (value or [])])
+
+
+def make_field(param: Param, root: Callable[[], Path | None]) -> Field:
+    """The widget for a parameter, chosen from its kind."""
+    if param.kind in ("volumes", "facies", "files"):
+        return ListField(param, root=root)
+    if param.kind == "file":
+        return FileField(param, root=root)
+    return {"int": IntField, "float": FloatField, "bool": BoolField, "choice": ChoiceField,
+            "volume": VolumeField}.get(param.kind, TextField)(param)

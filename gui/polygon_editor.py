@@ -1,0 +1,141 @@
+"""The polygon being drawn on a slice plot: click to add a vertex, double-click to close,
+drag a vertex to move it, undo.
+
+Mouse positions are mapped to survey coordinates of the slice (see
+:mod:`.slice_plot`), so vertices are never pixels. The editor only holds the drawing;
+checking and saving a polygon are the define_training_data API's job
+(:mod:`aaspi_py.polygons`).
+"""
+
+from __future__ import annotations
+
+from .qt import Qt, QtCore, Signal, pg
+
+#: vertices are stored to this many decimals (1/1000 of a line or of a ms is plenty)
+DECIMALS = 3
+
+
+class _Handles(pg.ScatterPlotItem):
+    """Vertex handles that can be dragged."""
+
+    def __init__(self, editor: PolygonEditor) -> None:
+        super().__init__(size=9, pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush(255, 255, 0, 230))
+        self.editor = editor
+        self._dragging: int | None = None
+
+    def mouseDragEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph override)
+        if ev.button() != Qt.LeftButton:
+            ev.ignore()
+            return
+        if ev.isStart():
+            hits = self.pointsAt(ev.buttonDownPos())
+            if len(hits) == 0:
+                ev.ignore()
+                return
+            self._dragging = int(hits[0].index())
+            self.editor.begin_change()
+        elif self._dragging is None:
+            ev.ignore()
+            return
+        pos = ev.pos()
+        self.editor.move_vertex(self._dragging, pos.x(), pos.y(), record=False)
+        if ev.isFinish():
+            self._dragging = None
+        ev.accept()
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802
+        # a click on a handle must not add a vertex there; a double-click still closes
+        if ev.button() == Qt.LeftButton and len(self.pointsAt(ev.pos())):
+            if ev.double():
+                self.editor.close()
+            ev.accept()
+        else:
+            ev.ignore()
+
+
+class PolygonEditor(QtCore.QObject):
+    """Vertices of one polygon in survey coordinates, drawn on a :class:`SlicePlot`."""
+
+    changed = Signal()
+
+    def __init__(self, plot: pg.PlotWidget) -> None:
+        super().__init__(plot)
+        self.plot = plot
+        self.vertices: list[tuple[float, float]] = []
+        self.closed = False
+        self._history: list[tuple[list, bool]] = []
+        self.edges = pg.PlotCurveItem(pen=pg.mkPen("k", width=2, style=Qt.DashLine))
+        self.handles = _Handles(self)
+        for z, item in ((5, self.edges), (6, self.handles)):
+            item.setZValue(z)
+            plot.addItem(item)
+        plot.scene().sigMouseClicked.connect(self._clicked)
+
+    # -- mouse
+    def _clicked(self, ev) -> None:
+        if ev.button() != Qt.LeftButton or ev.isAccepted():
+            return
+        vb = self.plot.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return  # a click on an axis or the colour bar
+        if ev.double():
+            self.close()
+        else:
+            p = vb.mapSceneToView(ev.scenePos())
+            self.add_vertex(p.x(), p.y())
+        ev.accept()
+
+    # -- edits (each one can be undone)
+    def begin_change(self) -> None:
+        self._history.append((list(self.vertices), self.closed))
+
+    def add_vertex(self, x: float, y: float) -> bool:
+        if self.closed:
+            return False
+        self.begin_change()
+        self.vertices.append((round(float(x), DECIMALS), round(float(y), DECIMALS)))
+        self._update()
+        return True
+
+    def move_vertex(self, index: int, x: float, y: float, record: bool = True) -> None:
+        if record:
+            self.begin_change()
+        self.vertices[index] = (round(float(x), DECIMALS), round(float(y), DECIMALS))
+        self._update()
+
+    def close(self) -> bool:
+        if self.closed or len(self.vertices) < 3:
+            return False
+        self.begin_change()
+        self.closed = True
+        self._update()
+        return True
+
+    def clear(self) -> None:
+        if self.vertices:
+            self.begin_change()
+        self.vertices, self.closed = [], False
+        self._update()
+
+    def undo(self) -> bool:
+        if not self._history:
+            return False
+        self.vertices, self.closed = self._history.pop()
+        self._update()
+        return True
+
+    def reset(self) -> None:
+        """Forget the drawing and its history (a new slice was plotted)."""
+        self.vertices, self.closed, self._history = [], False, []
+        self._update()
+
+    def _update(self) -> None:
+        xs = [v[0] for v in self.vertices]
+        ys = [v[1] for v in self.vertices]
+        if self.closed:
+            xs, ys = xs + xs[:1], ys + ys[:1]
+        style = Qt.SolidLine if self.closed else Qt.DashLine
+        self.edges.setPen(pg.mkPen("k", width=2, style=style))
+        self.edges.setData(xs, ys)
+        self.handles.setData([v[0] for v in self.vertices], [v[1] for v in self.vertices])
+        self.changed.emit()

@@ -1,0 +1,71 @@
+"""Execute and Cancel in a module window: the run happens in a worker process (offscreen)."""
+
+import numpy as np
+from aaspi_py.gui.module_window import ModulePanel
+from aaspi_py.gui.qt import Qt, QtWidgets
+from aaspi_py.gui.slice_viewer import SliceViewer
+
+import aaspi_py
+from aaspi_py.registry import get_module
+
+TIMEOUT_MS = 60_000
+
+
+def _files(project):
+    return sorted(p.relative_to(project.root).as_posix() for p in project.root.rglob("*")
+                  if p.is_file() and not p.relative_to(project.root).as_posix().startswith("logs/"))
+
+
+def test_execute_runs_the_module_and_shows_its_results(qtbot, project, rng):
+    aaspi_py.save_volume(rng.standard_normal((4, 5, 10)).astype("f4"), project.volumes_dir / "amp.zarr")
+    panel = ModulePanel(get_module("volume_info"), project)
+    qtbot.addWidget(panel)
+    panel.form.fields["volume"].set_value("amp")
+    with qtbot.waitSignal(panel.run_done, timeout=TIMEOUT_MS) as run:
+        qtbot.mouseClick(panel.execute_button, Qt.LeftButton)
+        assert not panel.execute_button.isEnabled() and panel.cancel_button.isEnabled()
+    result = run.args[0]
+    assert panel.progress.value() == panel.progress.maximum() and panel.progress.text() == "100%"
+    # the same report as a run from Python
+    assert result["report"]["shape"] == [4, 5, 10]
+    assert result["report"] == {**aaspi_py.run("volume_info", project.root, volume="amp").report}
+    summary = panel.results.widget(0).toPlainText()
+    assert "shape (4, 5, 10)" in summary
+    assert "traces   20 live of 20" in panel.log.toPlainText()  # the live log got the run's lines
+    assert panel.execute_button.isEnabled() and not panel.cancel_button.isEnabled()
+    record = panel.results.widget(panel.results.count() - 1)
+    assert isinstance(record, QtWidgets.QPlainTextEdit) and "status: completed" in record.toPlainText()
+
+
+def test_results_show_output_volumes_in_the_slice_viewer(qtbot, sample_project_copy):
+    project = sample_project_copy
+    panel = ModulePanel(get_module("define_training_data"), project)
+    qtbot.addWidget(panel)
+    # a result with an output class volume: drawn over amplitude, with a legend
+    result = {"outputs": {"true_facies": str(project.volume_path("true_facies"))}, "report": {"summary": ["x"]}}
+    panel.results.show_result(result, project)
+    viewer = panel.results.viewer
+    assert isinstance(viewer, SliceViewer)
+    assert viewer.base_combo.currentText() == "amplitude"
+    assert viewer.overlay_combo.currentText() == "true_facies"
+    truth = aaspi_py.open_volume(project.volume_path("true_facies"))
+    il = int(truth["inline"][viewer.line.index])
+    assert np.array_equal(viewer.plot.base.image.shape[:2], truth.iline[il].T.shape)
+    present = sorted(set(np.unique(truth.iline[il]).tolist()) - {0})
+    assert present and all(f"&nbsp;{k} " in viewer.legend.text() for k in present)
+
+
+def test_cancel_stops_the_run_and_leaves_no_output(qtbot, sample_project_copy):
+    project = sample_project_copy
+    before = _files(project)
+    panel = ModulePanel(get_module("define_training_data"), project)
+    qtbot.addWidget(panel)
+    panel.form.set_values({"facies": ["salt", "mtd", "background"], "attributes": ["envelope", "coherence"],
+                           "name": "cancelled"})
+    with qtbot.waitSignal(panel.runner.finished, timeout=TIMEOUT_MS):
+        assert panel.execute()
+        qtbot.mouseClick(panel.cancel_button, Qt.LeftButton)
+    assert panel.status.text() == "cancelled: nothing was written."
+    assert _files(project) == before
+    assert not (project.training_dir / "cancelled").exists()
+    assert "status: cancelled" in (project.logs_dir / "aaspi_define_training_data_sample.out").read_text()
