@@ -69,3 +69,25 @@ def test_cancel_stops_the_run_and_leaves_no_output(qtbot, sample_project_copy):
     assert _files(project) == before
     assert not (project.training_dir / "cancelled").exists()
     assert "status: cancelled" in (project.logs_dir / "aaspi_define_training_data_sample.out").read_text()
+
+
+def test_cancel_stops_a_long_run_midway_and_leaves_no_output(qtbot, project, rng):
+    # many small chunks: the filter reports (and can stop) after each one; uncancelled it
+    # takes about 10 s here, the cancel lands well before that
+    aaspi_py.save_volume(rng.standard_normal((64, 64, 96)).astype("f4"), project.volumes_dir / "amp.zarr",
+                         chunks=(8, 8, 16))
+    before = _files(project)
+    panel = ModulePanel(get_module("kuwahara3d"), project)
+    qtbot.addWidget(panel)
+    panel.form.set_values({"inputs": ["amp"], "window": [9, 9, 9], "statistic": "median"})
+    fractions = []
+    panel.runner.progress.connect(lambda f, _status: fractions.append(f))
+    assert panel.execute()
+    qtbot.waitUntil(lambda: any(f > 0 for f in fractions), timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(panel.runner.cancelled, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(panel.cancel_button, Qt.LeftButton)
+    assert 0 < max(fractions) < 1 and panel.progress.value() < panel.progress.maximum()
+    assert panel.status.text() == "cancelled: nothing was written."
+    assert _files(project) == before  # no output volume and no temporary left
+    assert sorted(p.name for p in project.volumes_dir.iterdir()) == ["amp.zarr"]
+    assert panel.execute_button.isEnabled()
