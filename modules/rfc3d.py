@@ -1,0 +1,87 @@
+"""rfc3d: random forest facies classification of whole 3D volumes (AASPI program rfc3d).
+
+Parameters follow steps 1-14 of the course notes' rfc3d window; the steps of a run are in
+:mod:`aaspi_py.rfc3d_steps`.
+"""
+
+from aaspi_py.params import Bool, Choice, File, Float, Int, Ints, Volume, Volumes
+from aaspi_py.registry import Module
+
+
+def run(ctx, p):
+    from aaspi_py import rfc3d_steps as steps
+
+    datasets = steps.open_attributes(ctx, p)
+    if p["model"]:
+        model = steps.load_model(ctx, p)
+        ctx.progress.update(0.5, "model loaded")
+    else:
+        model = steps.train_model(ctx, p, datasets, ctx.progress.sub(0.0, 0.5))
+    paths = steps.predict_volumes(ctx, p, model, datasets, ctx.progress.sub(0.5, 0.95))
+    steps.timeslice_figure(ctx, p, model, paths["classification"])
+    ctx.report["summary"].append(f"wrote {ctx.output_name('classification')}"
+                                 + (f" and {len(paths) - 1} probability volumes" if len(paths) > 1 else ""))
+
+
+def demo(project, progress):
+    from aaspi_py.rfc3d_steps import demo_run
+
+    return demo_run(project, progress)
+
+
+MODULE = Module(
+    id="rfc3d",
+    title="Random forest classification (rfc3d)",
+    category="Volumetric Classification",
+    description="Random forest facies classification of whole volumes from a training file and attribute volumes.",
+    params=(
+        File("training_file", "", pattern="Training files (*.txt *.dat);;All files (*)",
+             help="Text training file: '#' header lines, then rows 'inline crossline sample class' "
+                  "(class 1..M), as written by define_training_data or by hand (e.g. from wells). "
+                  "Not needed with a saved model."),
+        Int("header_lines", -1, low=-1,
+            help="Number of header lines to skip in the training file; -1 (default) skips every line "
+                 "starting with '#'."),
+        Volumes("attributes",
+                help="Ordered attribute volumes of the project (zarr); SEG-Y or AASPI .H attributes "
+                     "are brought in first with segy_import or `aaspi import-segy`. All on one grid."),
+        Int("n_attributes", 0, low=0,
+            help="Number of input attributes, checked against the attribute list (0 = take it from the list)."),
+        Int("n_classes", 0, low=0,
+            help="Number of classes in the training file, checked against the file (0 = the largest "
+                 "class number in the file). Every class 1..n_classes needs voxels."),
+        Bool("normalize", True,
+             help="Z-score each attribute with the training mean and std (stored in the model); "
+                  "keeps attributes of tiny numeric range usable by the trees."),
+        Int("max_depth", 12, low=0, help="Maximum depth of the trees (0 = unlimited); deeper trees may overfit."),
+        Int("n_trees", 100, low=1,
+            help="Number of trees n; cross-validation tries n/2, n and 2n and keeps the best."),
+        Ints("tree_counts", (), low=1,
+             help="Tree counts to cross-validate instead of n/2, n, 2n (optional)."),
+        Int("cv_folds", 5, low=2, high=20, help="Number of cross-validation folds."),
+        Choice("cv_grouping", "random", choices=("random", "polygon"),
+               help="Cross-validation folds: 'random' (stratified voxels, as AASPI) or 'polygon' (whole "
+                    "polygons/wells held out, so neighbouring voxels do not leak between folds; a file "
+                    "made by hand is grouped by connected patches of same-class voxels)."),
+        Choice("class_weight", "none", choices=("none", "balanced"),
+               help="'balanced' weights classes inversely to their voxel counts, for facies with few voxels."),
+        Int("seed", 1, low=0, help="Seed of the forest, the folds and the voxel subset (same seed, same result)."),
+        Int("max_voxels", 20000, low=0,
+            help="Use at most this many training voxels, sampled per class (0 = all); neighbouring "
+                 "voxels of a polygon are near copies, so a subset trains almost the same forest faster."),
+        Int("permutation_repeats", 5, low=0,
+            help="Shuffles per attribute for the permutation importance (0 = skip it)."),
+        Bool("probabilities", False,
+             help="Also write one probability volume per class (rfc3d_probability_<class>_<project><suffix>)."),
+        File("model", "", help="A saved model folder (results/rfc3d_model_<project><suffix>) to predict "
+                               "with instead of training; the attributes must be the model's, in order."),
+        Volume("amplitude", "amplitude",
+               help="Volume shown beside the prediction in the time-slice PNG (left out if the project has none)."),
+        Float("slice_sample", -1.0,
+              help="Time (or depth) of the time-slice PNG; -1 = the slice where the predicted classes "
+                   "are most evenly mixed."),
+    ),
+    run=run,
+    demo=demo,
+    demo_order=70,
+)
