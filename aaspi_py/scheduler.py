@@ -1,6 +1,7 @@
 """Where dask work runs: ``threads`` (default, nothing started), ``processes``,
 ``local:N`` (a dask.distributed LocalCluster with N workers) or ``tcp://host:port``
-(an existing dask.distributed cluster). No home-made parallel engine.
+(an existing dask.distributed cluster; its workers must see the project folder at the same
+path). No home-made parallel engine.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import dask
 from .errors import AaspiError, Cancelled
 
 SCHEDULER_HELP = "threads (default), processes, local:N (start a LocalCluster of N workers) or tcp://host:port"
+#: how long to wait for an existing dask cluster (tcp://host:port) to answer
+CONNECT_TIMEOUT_S = 10
 
 
 def check_scheduler(spec: str | None) -> str:
@@ -44,7 +47,7 @@ def use_scheduler(spec: str | None = "threads") -> Iterator[Any]:
             yield client
         return
     try:
-        client = Client(spec, timeout="10s")
+        client = Client(spec, timeout=f"{CONNECT_TIMEOUT_S}s")
     except OSError as e:
         raise AaspiError(f"Cannot reach the dask cluster at {spec} ({e}); start its scheduler or use --scheduler threads.") from None
     with client:
@@ -61,12 +64,20 @@ def _distributed_client():
 
 
 def compute(*objs: Any, progress=None, status: str | None = None) -> tuple:
-    """``dask.compute`` that reports progress and honours cancel between tasks."""
-    client = _distributed_client() if dask.config.get("scheduler", None) in (None, "dask.distributed") else None
+    """``dask.compute`` that reports progress and honours cancel between tasks.
+
+    On cancel, :class:`Cancelled` is raised only once the tasks already running have
+    finished, so the caller can remove its temporary output without a late chunk
+    reappearing in it.
+    """
+    scheduler = dask.config.get("scheduler", None)
+    client = _distributed_client() if scheduler in (None, "dask.distributed") else None
     if client is not None:
         return _compute_distributed(client, objs, progress, status)
     if progress is None:
         return dask.compute(*objs)
+    if progress.cancelled:
+        raise Cancelled("cancelled by the user")
     from dask.callbacks import Callback
 
     class _Report(Callback):
@@ -80,13 +91,26 @@ def compute(*objs: Any, progress=None, status: str | None = None) -> tuple:
             if progress.cancelled:
                 raise Cancelled("cancelled by the user")
 
-    with _Report():
-        return dask.compute(*objs)
+    if scheduler not in (None, "threads", "threading"):
+        with _Report():
+            return dask.compute(*objs)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dask.system import CPU_COUNT
+
+    pool = ThreadPoolExecutor(dask.config.get("num_workers", None) or CPU_COUNT)
+    try:
+        with _Report():
+            return dask.compute(*objs, scheduler="threads", pool=pool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _compute_distributed(client, objs, progress, status):
     import time
 
+    if progress is not None and progress.cancelled:
+        raise Cancelled("cancelled by the user")
     futures = client.compute(list(objs))
     try:
         while True:
@@ -100,4 +124,21 @@ def _compute_distributed(client, objs, progress, status):
             time.sleep(0.2)
         return tuple(client.gather(futures))
     finally:
-        client.cancel([f for f in futures if f.status != "finished"])
+        pending = [f for f in futures if f.status != "finished"]
+        if pending:
+            client.cancel(pending)
+            # a task already running on a worker cannot be stopped: wait until it is done
+            deadline = time.monotonic() + 60
+            quiet = 0
+            while quiet < 3 and time.monotonic() < deadline:
+                quiet = quiet + 1 if sum(client.run(_busy).values()) == 0 else 0
+                time.sleep(0.05)
+
+
+#: worker task states that may still run user code
+_BUSY = ("waiting", "ready", "constrained", "executing", "long-running", "fetch", "flight", "resumed")
+
+
+def _busy(dask_worker) -> int:
+    """Tasks a distributed worker is running or about to run (runs on the worker)."""
+    return sum(ts.state in _BUSY for ts in dask_worker.state.tasks.values())
