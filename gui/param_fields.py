@@ -271,6 +271,7 @@ class FileField(Field):
 
     def set_value(self, value: Any) -> None:
         self.edit.setText("" if value is None else str(value))
+        self.edit.setCursorPosition(0)  # the start of a path says more than its end
 
 
 def _relative(path: str, root: Path | None) -> str:

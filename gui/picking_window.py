@@ -200,7 +200,7 @@ class PickPage(QtWidgets.QWidget):
             shape.setPen(pg.mkPen(color, width=2.5))
             shape.setBrush(pg.mkBrush(fill))
             shape.setZValue(3)
-            label = pg.TextItem(f"{ff.facies} {poly.id}", color=color, anchor=(0, 1))
+            label = pg.TextItem(f"{ff.facies} {poly.id}", color=color, anchor=(0, 1), fill=(255, 255, 255, 170))
             label.setPos(*poly.vertices[0])
             label.setZValue(4)
             for item in (shape, label):

@@ -127,7 +127,6 @@ class SliceViewer(QtWidgets.QWidget):
         self.opacity = QtWidgets.QSlider(Qt.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(60)
-        self.opacity.setMaximumWidth(100)
         self.direction = QtWidgets.QComboBox()
         for d in DIRECTIONS:
             self.direction.addItem(direction_label(d), d)
@@ -139,17 +138,24 @@ class SliceViewer(QtWidgets.QWidget):
         self.message = QtWidgets.QLabel()
         self.message.setStyleSheet("color: #c0392b;")
 
-        top = QtWidgets.QHBoxLayout()
-        for text, w in (("Volume", self.base_combo), ("over it", self.overlay_combo),
-                        ("opacity", self.opacity), ("Slice", self.direction)):
-            top.addWidget(QtWidgets.QLabel(text))
-            top.addWidget(w)
-        top.addWidget(self.line, 1)
+        for combo in (self.base_combo, self.overlay_combo):
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToContents)
+        self.opacity.setMinimumWidth(90)
+        layers = QtWidgets.QHBoxLayout()
+        for text, w in (("Volume", self.base_combo), ("over it", self.overlay_combo), ("opacity", self.opacity)):
+            layers.addWidget(QtWidgets.QLabel(text))
+            layers.addWidget(w)
+        layers.addStretch(1)
+        where = QtWidgets.QHBoxLayout()
+        where.addWidget(QtWidgets.QLabel("Slice"))
+        where.addWidget(self.direction)
+        where.addWidget(self.line, 1)
         body = QtWidgets.QHBoxLayout()
         body.addWidget(self.plot, 1)
         body.addWidget(self.legend)
         lay = QtWidgets.QVBoxLayout(self)
-        lay.addLayout(top)
+        lay.addLayout(layers)
+        lay.addLayout(where)
         lay.addLayout(body, 1)
         lay.addWidget(self.message)
 
