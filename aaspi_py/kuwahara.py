@@ -34,7 +34,9 @@ per axis and every window's statistics are summed in a fixed order.
 
 from __future__ import annotations
 
-import threading
+import os
+import sys
+import types
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -50,7 +52,6 @@ STATISTICS = ("mean", "median")
 SELECTIONS = ("each", "joint", "guide")
 #: block shape used for numpy input (the sample axis is kept whole up to 512)
 NUMPY_CHUNKS = (64, 64, 512)
-_SLABS_LOCK = threading.Lock()
 
 
 # ---------------------------------------------------------------- checks
@@ -171,17 +172,20 @@ def _block_shared(*blocks: np.ndarray, window, octants, statistic, min_valid, dt
 
 
 def _filter_in_memory(x: np.ndarray, window, octants: bool, median: bool, min_valid: int) -> np.ndarray:
-    """Numpy volume, one volume choosing: pad once, then parallel slabs of inlines."""
+    """Numpy volume, one volume choosing: pad once, then slabs of inlines on dask threads,
+    each reading a view of the padded volume and writing its part of the output."""
     from . import kuwahara_kernels as kk
 
     halo = tuple(w - 1 for w in window)
     padded = np.pad(x, [(h, h) for h in halo], mode="symmetric")
     out = np.empty(x.shape, dtype=x.dtype)
-    # keep each slab's float64 work arrays near 32 MB; at least a few slabs per thread
-    plane = padded.shape[1] * padded.shape[2] * 48
-    slab = max(1, min(32 * 2**20 // plane - halo[0], -(-x.shape[0] // 8)))
-    with _SLABS_LOCK:  # numba's default workqueue threads must not be entered twice at once
-        kk.kuwahara_slabs(padded, *window, octants, min_valid, median, slab, out)
+    # the kernel streams through a few planes, so slabs can be long: four per core, and
+    # long enough that the re-read halo stays a small part of each
+    slab = max(4 * halo[0], 1, -(-x.shape[0] // (4 * (os.cpu_count() or 1))))
+    tasks = [dask.delayed(kk.kuwahara_block, pure=False)(
+        padded[i:min(i + slab, x.shape[0]) + 2 * halo[0]], *window, octants, min_valid, median,
+        out[i:i + slab]) for i in range(0, x.shape[0], slab)]
+    dask.compute(*tasks, scheduler="threads")
     return out
 
 
@@ -387,3 +391,14 @@ def kuwahara(
     if not lazy:
         outs = list(dask.compute(*outs, scheduler="threads"))
     return outs[0] if single else outs
+
+
+class _CallableModule(types.ModuleType):
+    """``aaspi_py.kuwahara`` names both this module and its function: once the module is
+    imported the package attribute is the module, so calling it calls the filter."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return kuwahara(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

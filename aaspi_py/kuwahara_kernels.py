@@ -10,13 +10,13 @@ Every sum is taken directly over the window in a fixed order (never a running su
 window's statistics are bitwise identical whichever block it is computed in: the filter
 does not depend on the chunking. Loops run along the contiguous sample axis innermost so
 LLVM vectorises them. The block kernels are serial and release the GIL (dask runs blocks
-on several threads); :func:`kuwahara_slabs` runs slabs of an in-memory volume in parallel.
+on several threads).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 # numpy error model: 0/0 gives NaN (no exception) and divisions vectorise
 _OPTS = {"cache": True, "nogil": True, "error_model": "numpy"}
@@ -455,16 +455,3 @@ def kuwahara_block(x, w0, w1, w2, octants, min_valid, median, out):
             continue
         _axis0_argmin(vals, pays, i, h0, s0, best, chosen)
         _median_plane(x, w0, w1, w2, p0 - h0, g1, g2, chosen, out[i])
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def kuwahara_slabs(x, w0, w1, w2, octants, min_valid, median, slab, out):
-    """:func:`kuwahara_block` over slabs of ``slab`` inlines of a padded in-memory volume,
-    in parallel. ``x`` has shape (B0 + 2 h0, B1 + 2 h1, B2 + 2 h2), ``out`` (B0, B1, B2)."""
-    b0 = out.shape[0]
-    h0 = w0 - 1
-    n = (b0 + slab - 1) // slab
-    for t in prange(n):
-        i0 = t * slab
-        i1 = min(b0, i0 + slab)
-        kuwahara_block(x[i0:i1 + 2 * h0], w0, w1, w2, octants, min_valid, median, out[i0:i1])
