@@ -2,13 +2,19 @@
 ``local:N`` (a dask.distributed LocalCluster with N workers) or ``tcp://host:port``
 (an existing dask.distributed cluster; its workers must see the project folder at the same
 path). No home-made parallel engine.
+
+:func:`compute` is ``dask.compute`` with progress and cancel. On cancel it raises
+:class:`Cancelled` only once the tasks already running have finished, so the caller can
+remove its temporary output without a late chunk reappearing in it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import dask
@@ -21,6 +27,7 @@ CONNECT_TIMEOUT_S = 10
 
 
 def check_scheduler(spec: str | None) -> str:
+    """The scheduler spec, checked; empty means ``threads``."""
     spec = (spec or "threads").strip()
     if spec in ("threads", "processes", "synchronous") or re.fullmatch(r"local:\d+", spec) \
             or re.fullmatch(r"(tcp|tls)://[^\s:]+:\d+", spec):
@@ -28,13 +35,67 @@ def check_scheduler(spec: str | None) -> str:
     raise AaspiError(f"Unknown scheduler {spec!r}; use {SCHEDULER_HELP}.")
 
 
+class TrackedPool:
+    """An executor that remembers its unfinished futures, so a cancel can wait for them.
+
+    dask's local schedulers only need ``submit`` and ``_max_workers``.
+    """
+
+    def __init__(self, executor: Executor, max_workers: int) -> None:
+        self._executor = executor
+        self._max_workers = max_workers
+        self._futures: set[Future] = set()
+
+    def submit(self, fn, *args, **kwargs) -> Future:
+        future = self._executor.submit(fn, *args, **kwargs)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
+        return future
+
+    def drain(self) -> None:
+        """Drop queued tasks and wait for the running ones."""
+        futures = list(self._futures)
+        for f in futures:
+            f.cancel()
+        wait(futures)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._executor.shutdown(wait=wait, cancel_futures=True)
+
+
+def _process_pool() -> TrackedPool:
+    """A process pool made as dask makes its own, kept for a whole run (spawning is slow)."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    from dask.multiprocessing import get_context, initialize_worker_process
+    from dask.system import CPU_COUNT
+
+    # same hashing in every worker, as dask.multiprocessing does
+    if os.environ.get("PYTHONHASHSEED") in (None, "0"):
+        os.environ["PYTHONHASHSEED"] = "6640"
+    n = dask.config.get("num_workers", None) or CPU_COUNT
+    executor = ProcessPoolExecutor(n, mp_context=get_context(),
+                                   initializer=partial(initialize_worker_process, user_initializer=None))
+    return TrackedPool(executor, n)
+
+
 @contextlib.contextmanager
 def use_scheduler(spec: str | None = "threads") -> Iterator[Any]:
-    """Run the enclosed dask work on the named scheduler."""
+    """Run the enclosed dask work on the named scheduler; yields the distributed client or None."""
     spec = check_scheduler(spec)
-    if spec in ("threads", "processes", "synchronous"):
+    if spec in ("threads", "synchronous"):
         with dask.config.set(scheduler=spec):
             yield None
+        return
+    if spec == "processes":
+        pool = _process_pool()
+        try:
+            with dask.config.set(scheduler="processes", pool=pool):
+                yield None
+        finally:
+            pool.shutdown()
         return
     from distributed import Client, LocalCluster
 
@@ -64,12 +125,7 @@ def _distributed_client():
 
 
 def compute(*objs: Any, progress=None, status: str | None = None) -> tuple:
-    """``dask.compute`` that reports progress and honours cancel between tasks.
-
-    On cancel, :class:`Cancelled` is raised only once the tasks already running have
-    finished, so the caller can remove its temporary output without a late chunk
-    reappearing in it.
-    """
+    """``dask.compute`` that reports progress and honours cancel between tasks."""
     scheduler = dask.config.get("scheduler", None)
     client = _distributed_client() if scheduler in (None, "dask.distributed") else None
     if client is not None:
@@ -91,24 +147,28 @@ def compute(*objs: Any, progress=None, status: str | None = None) -> tuple:
             if progress.cancelled:
                 raise Cancelled("cancelled by the user")
 
+    pool = dask.config.get("pool", None)
+    if isinstance(pool, TrackedPool):
+        try:
+            with _Report():
+                return dask.compute(*objs)
+        except BaseException:
+            pool.drain()
+            raise
     if scheduler not in (None, "threads", "threading"):
         with _Report():
             return dask.compute(*objs)
-    from concurrent.futures import ThreadPoolExecutor
-
     from dask.system import CPU_COUNT
 
-    pool = ThreadPoolExecutor(dask.config.get("num_workers", None) or CPU_COUNT)
+    threads = ThreadPoolExecutor(dask.config.get("num_workers", None) or CPU_COUNT)
     try:
         with _Report():
-            return dask.compute(*objs, scheduler="threads", pool=pool)
+            return dask.compute(*objs, scheduler="threads", pool=threads)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        threads.shutdown(wait=True, cancel_futures=True)
 
 
 def _compute_distributed(client, objs, progress, status):
-    import time
-
     if progress is not None and progress.cancelled:
         raise Cancelled("cancelled by the user")
     futures = client.compute(list(objs))
@@ -127,7 +187,7 @@ def _compute_distributed(client, objs, progress, status):
         pending = [f for f in futures if f.status != "finished"]
         if pending:
             client.cancel(pending)
-            # a task already running on a worker cannot be stopped: wait until it is done
+            # a task already running on a worker cannot be stopped: wait until all are idle
             deadline = time.monotonic() + 60
             quiet = 0
             while quiet < 3 and time.monotonic() < deadline:
