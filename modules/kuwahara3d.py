@@ -77,7 +77,7 @@ def run(ctx, p):
         writes.append(write_dataset(build_dataset(out, like=ds, kind="filtered", attrs=provenance),
                                     tmp, compute=False))
         live_in = da.where(mask[:, :, None], ds["data"].data, np.nan)  # dead traces may hold zeros
-        spreads += [da.nanstd(live_in), da.nanstd(out)]
+        spreads += [da.nanstd(live_in), da.nanstd(out), da.nanmean(abs(out - live_in))]
     # one pass: with joint or guide selection the outputs share their blocks
     results = ctx.compute(*writes, *spreads, progress=ctx.progress.sub(0.2 if scales else 0.0, 1.0),
                           status="filtering")
@@ -91,15 +91,16 @@ def run(ctx, p):
         "selection": p["selection"], "seconds": round(seconds, 3),
         "voxels_per_second": round(n_vox * len(names) / max(seconds, 1e-9)),
         "outputs": {name: ctx.output_name(_what(name)) for name in names},
-        "std_before_after": {name: [spreads[2 * b], spreads[2 * b + 1]] for b, name in enumerate(names)},
+        "std_before_after": {name: spreads[3 * b:3 * b + 2] for b, name in enumerate(names)},
+        "mean_abs_change": {name: spreads[3 * b + 2] for b, name in enumerate(names)},
     })
     summary = [f"{len(names)} volume(s), {size} window, {p['subwindows']} sub-windows, "
                f"{p['statistic']}, selection {p['selection']}: {seconds:.1f} s "
                f"({n_vox * len(names) / max(seconds, 1e-9) / 1e6:.3g} Mvoxel/s with reading and writing)"]
     for b, name in enumerate(names):
-        before, after = spreads[2 * b], spreads[2 * b + 1]
-        ratio = after / before if before > 0 else float("nan")
-        summary.append(f"{ctx.output_name(_what(name))}: std {before:.4g} -> {after:.4g} ({ratio:.0%})")
+        before, after, change = spreads[3 * b:3 * b + 3]
+        summary.append(f"{ctx.output_name(_what(name))}: std {before:.4g} -> {after:.4g}, "
+                       f"mean |change| {change:.3g}")
     ctx.report["summary"] = summary
     for line in summary:
         ctx.log(line)
