@@ -18,9 +18,16 @@ penalised log-likelihood ``log L - α/2 ||W'||²``, which therefore never decrea
 Speed: the E-step works on blocks of rows small enough to stay in cache. The exponent
 ``-β/2 ||x - y||²`` comes out of one BLAS product of the augmented rows ``[x, 1, ||x||²]``
 with ``[βy, -β/2 ||y||², -β/2]``, so it is ≤ 0 (no overflow) and a single in-place ``exp``
-gives the unnormalised responsibilities. Rows far from every centre (sum of the exponentials
-below 1e-200, where precision would be lost) are recomputed with the usual log-sum-exp shift
-by the row maximum, so the log-likelihood is exact to double precision everywhere.
+gives the unnormalised responsibilities. Numerics:
+
+- rows far from every centre (sum of the exponentials below 1e-200, where precision would
+  be lost) are recomputed with the usual log-sum-exp shift by the row maximum;
+- exponents are clipped at -600 so no subnormal number slows the arithmetic down; a
+  clipped term is below 1e-58 of its row's largest;
+- rows where the expansion could lose more than 1e-9 in an exponent (huge β ||x||²) are
+  recomputed from plain differences;
+
+so log-likelihoods and responsibilities are exact to double precision everywhere.
 """
 
 from __future__ import annotations
@@ -42,12 +49,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["GTM", "latent_grid", "rbf_basis"]
+__all__ = ["GTM", "Exponents", "latent_grid", "rbf_basis"]
 
 #: below this sum of exponentials a row is recomputed with the log-sum-exp shift
-_TINY = 1e-200
+TINY = 1e-200
 #: unnormalised responsibilities per block (rows × nodes), sized to stay in cache
 _BLOCK_ELEMENTS = 1 << 16
+#: exponents are clipped here so that exp() and the products that follow stay normal
+#: numbers (arithmetic on subnormals is ~100x slower on x86); a clipped term is below
+#: 1e-58 of its row's largest (rows summing under TINY are recomputed with the shift)
+EXP_FLOOR = -600.0
 
 
 # ---------------------------------------------------------------- latent space and basis
@@ -123,46 +134,90 @@ def augment(Xc: np.ndarray) -> np.ndarray:
     return out
 
 
-def exponent_matrix(centers: np.ndarray, beta: float, scale: float = 1.0) -> np.ndarray:
-    """``[βy, -β/2 ||y||², -β/2]ᵀ * scale`` of shape (D + 2, K): ``augment(x) @ it = -scale β/2 ||x-y||²``."""
-    k, d = centers.shape
-    out = np.empty((d + 2, k))
-    out[:d] = beta * centers.T
-    out[d] = -0.5 * beta * np.einsum("ij,ij->i", centers, centers)
-    out[d + 1] = -0.5 * beta
-    out *= scale
-    return out
+class Exponents:
+    """``a_nk = -scale β/2 ||x_n - y_k||²`` for blocks of augmented rows.
+
+    One BLAS product of ``augment(x)`` (n, D + 2) with ``[βy, -β/2 ||y||², -β/2]ᵀ * scale``
+    (D + 2, K) gives every exponent. The expansion loses digits when
+    ``β (||x||² + ||y||²)`` is huge (a collapsed fit, or an extreme outlier): rows whose
+    rounding error could exceed 1e-9 are recomputed from plain differences.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (K, D)
+        Centres ``y_k`` (centred like the rows).
+    beta : float
+    scale : float
+    """
+
+    #: largest tolerated rounding error of an exponent
+    tolerance = 1e-9
+
+    def __init__(self, centers: np.ndarray, beta: float, scale: float = 1.0) -> None:
+        k, d = centers.shape
+        self.centers = np.ascontiguousarray(centers, dtype=np.float64)
+        self.coef = 0.5 * beta * scale
+        y2 = np.einsum("ij,ij->i", self.centers, self.centers)
+        m = np.empty((d + 2, k))
+        m[:d] = beta * self.centers.T
+        m[d] = -0.5 * beta * y2
+        m[d + 1] = -0.5 * beta
+        m *= scale
+        self.matrix = m
+        # rounding of a (D + 2)-term dot product, terms bounded by coef (||x||² + ||y||²)
+        self._err = 2.0 * (d + 2) * np.finfo(np.float64).eps * self.coef
+        self._y2max = float(y2.max()) if k else 0.0
+
+    @property
+    def n_nodes(self) -> int:
+        return self.matrix.shape[1]
+
+    def fill(self, xa: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Exponents of augmented rows ``xa`` (n, D + 2) into ``out`` (n, K); returns ``out``."""
+        np.matmul(xa, self.matrix, out=out)
+        risky = np.flatnonzero(self._err * (xa[:, -1] + self._y2max) > self.tolerance)
+        if risky.size:
+            diff = xa[risky, None, :-2] - self.centers[None, :, :]
+            out[risky] = -self.coef * np.einsum("nkd,nkd->nk", diff, diff)
+        return out
 
 
-def exp_block(xa: np.ndarray, expo: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def exp_block(xa: np.ndarray, expo: Exponents, out: np.ndarray, tiny: float = TINY,
+              floor: float = EXP_FLOOR) -> tuple[np.ndarray, np.ndarray]:
     """Unnormalised responsibilities of a block of augmented rows, in place.
 
     Parameters
     ----------
     xa : ndarray of shape (n, D + 2)
         Augmented rows (:func:`augment`).
-    expo : ndarray of shape (D + 2, K)
-        :func:`exponent_matrix` of the current centres.
+    expo : Exponents
+        Of the current centres.
     out : ndarray of shape (n, K), float64, C-contiguous
-        Receives ``exp(a_nk - shift_n)`` with ``a_nk = xa_n · expo_k``.
+        Receives ``exp(a_nk - shift_n)``.
+    tiny : float
+        Rows whose sum falls below this are recomputed with the log-sum-exp shift.
+    floor : float
+        Exponents are clipped at ``floor`` before ``exp``.
 
     Returns
     -------
     total : ndarray of shape (n,)
-        Row sums of ``out`` (never below 1e-200).
+        Row sums of ``out`` (never below ``tiny``).
     shift : ndarray of shape (n,)
         0 for most rows; the row maximum of ``a`` for rows recomputed with log-sum-exp.
         ``log Σ_k exp(a_nk) = log(total_n) + shift_n``.
     """
-    np.matmul(xa, expo, out=out)
+    expo.fill(xa, out)
+    np.maximum(out, floor, out=out)
     np.exp(out, out=out)
     total = out.sum(axis=1)
     shift = np.zeros(len(out))
-    far = np.flatnonzero(~(total >= _TINY))
+    far = np.flatnonzero(~(total >= tiny))
     if far.size:
-        a = xa[far] @ expo
+        a = expo.fill(xa[far], np.empty((far.size, expo.n_nodes)))
         shift[far] = a.max(axis=1)
         a -= shift[far, None]
+        np.maximum(a, floor, out=a)
         np.exp(a, out=a)
         out[far] = a
         total[far] = a.sum(axis=1)
@@ -175,18 +230,20 @@ def iter_blocks(Xc: np.ndarray, centers: np.ndarray, beta: float, *, scale: floa
     ``E`` (rows, K) is a reused buffer holding ``exp(scale * (a - shift))``, with
     ``a = -β/2 ||x - y_k||²``; consume it before asking for the next block.
     ``total`` and ``shift`` are as in :func:`exp_block` (for ``scale != 1`` the shift is
-    ``scale`` times the row maximum).
+    ``scale`` times the row maximum, and rows are recomputed below ``1e-200 ** scale`` so
+    that ``E ** (1 / scale)`` stays in the normal floating-point range).
     """
     n = len(Xc)
     k = len(centers)
     rows = block_rows(k)
-    expo = exponent_matrix(centers, beta, scale)
+    expo = Exponents(centers, beta, scale)
     buf = np.empty((min(rows, max(n, 1)), k))
+    tiny, floor = TINY**scale, EXP_FLOOR * scale
     for start in range(0, n, rows):
         stop = min(start + rows, n)
         xa = augment(Xc[start:stop])
         E = buf[: stop - start]
-        total, shift = exp_block(xa, expo, E)
+        total, shift = exp_block(xa, expo, E, tiny, floor)
         yield start, stop, E, total, shift
 
 
@@ -377,7 +434,7 @@ class GTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DensityMixin, BaseE
         k, d = centers.shape
         n = len(Xc)
         rows = block_rows(k)
-        expo = exponent_matrix(centers, beta)
+        expo = Exponents(centers, beta)
         buf = np.empty((min(rows, n), k))
         stats = np.zeros((k, d + 2))
         loglik = 0.0
