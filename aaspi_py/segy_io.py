@@ -1,0 +1,327 @@
+"""SEG-Y -> volume (:func:`import_segy`) and volume -> SEG-Y (:func:`export_segy`).
+
+Import streams the file in two passes with bounded memory:
+
+1. the trace headers, block by block (:mod:`aaspi_py.segy_geometry`), to build the grid;
+2. the traces, as dask tasks that each read the traces of one block of whole zarr chunk
+   columns (all samples of ``ci x k*cx`` traces, at most :data:`BLOCK_BYTES` of file),
+   decode them with numpy views of the file's record layout (240-byte header + samples)
+   and hand them to zarr. Blocks never share a zarr chunk, so parallel writers never
+   collide. Progress and cancel are checked between tasks.
+
+What the volume keeps, so export can write the file back byte for byte:
+
+- attrs ``segy_textual_header``, ``segy_extended_textual_headers``,
+  ``segy_binary_header`` (raw bytes, base64), ``segy_format``, ``segy_endian``,
+  ``segy_bytes`` (the byte locations used), ``segy_sorting``, ``segy_headers_id``;
+- with ``keep_headers=True`` (default): variable ``trace_header`` (uint8, dims inline,
+  crossline, header_byte) with every raw 240-byte trace header, and ``trace_order``
+  (int32, position of each trace in the file, -1 where the grid has no trace).
+
+Export rules (see :mod:`aaspi_py.segy_writer`): the imported volume itself is written in
+its original sample format, byte order and trace order with its raw headers (identical
+file for unchanged data); a module output on that geometry reuses those headers and is
+written as IEEE float (format 5), or 2-byte integers (format 3) for classes; a volume
+without SEG-Y headers gets generated ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import AaspiError
+from .progress import Progress
+from .segy_formats import EXACT_IN_FLOAT32, decode, format_name
+from .segy_geometry import Grid, build_grid, scan_headers
+from .segy_layout import SegyLayout, read_layout, textual_to_str
+from .segy_writer import export_segy
+from .volume import DEFAULT_CHUNKS, commit_path, remove_path, temporary_path
+
+__all__ = ["import_segy", "export_segy", "read_block", "BLOCK_BYTES"]
+
+#: bytes of file read by one import task (whole traces of whole chunk columns)
+BLOCK_BYTES = 64 << 20
+#: zarr codecs of the imported amplitude: see benches/segy_ingest.py for the measurements
+AMPLITUDE_COMPRESSORS = None
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+# ---------------------------------------------------------------- reading traces
+
+def _read_exact(f, offset: int, view: memoryview) -> None:
+    f.seek(offset)
+    got = 0
+    while got < len(view):
+        n = f.readinto(view[got:])
+        if not n:
+            raise AaspiError(f"{f.name}: the file ended early at byte {offset + got}; it was truncated while importing.")
+        got += n
+
+
+def read_block(layout: SegyLayout, trace_index: np.ndarray, keep_headers: bool = True):
+    """Read and decode the traces of one grid block.
+
+    Parameters
+    ----------
+    layout : the file's layout
+    trace_index : int array of shape (ni, nx): position of each trace in the file, -1 for none
+
+    Returns
+    -------
+    data : float32 array of shape (ni, nx, samples), zeros where there is no trace
+    headers : uint8 array of shape (ni, nx, 240) (raw trace headers, zeros where no
+        trace) or None when ``keep_headers`` is False
+    """
+    ni, nx = trace_index.shape
+    flat = trace_index.ravel()
+    live = np.flatnonzero(flat >= 0)
+    order = np.argsort(flat[live], kind="stable")
+    pos, traces = live[order], flat[live][order]
+    records = np.empty(traces.size, layout.record_dtype)
+    raw = memoryview(records.view(np.uint8))
+    size = layout.trace_size
+    # runs of consecutive traces in the file are read with one call each
+    breaks = np.flatnonzero(np.diff(traces) != 1) + 1
+    starts, stops = np.r_[0, breaks], np.r_[breaks, traces.size]
+    with open(layout.path, "rb", buffering=0) as f:
+        for a, b in zip(starts.tolist(), stops.tolist()):
+            _read_exact(f, layout.data_start + int(traces[a]) * size, raw[a * size:b * size])
+    samples = decode(records["samples"], layout.format)
+    in_grid_order = traces.size == flat.size and np.array_equal(pos, np.arange(flat.size))
+    if in_grid_order:
+        data = samples.reshape(ni, nx, layout.samples)
+    else:
+        data = np.zeros((ni * nx, layout.samples), np.float32)
+        data[pos] = samples
+        data = data.reshape(ni, nx, layout.samples)
+    headers = None
+    if keep_headers:
+        headers = np.zeros((ni * nx, 240), np.uint8)
+        headers[pos] = records["header"]
+        headers = headers.reshape(ni, nx, 240)
+    return data, headers
+
+
+def _live(block: np.ndarray) -> np.ndarray:
+    """Traces with at least one non-zero sample (dead all-zero traces are masked)."""
+    return np.any(block != 0, axis=-1)
+
+
+# ---------------------------------------------------------------- dataset
+
+def _chunks(shape: tuple[int, int, int], chunks, trace_size: int) -> tuple[int, int, int]:
+    ci, cx, cs = (max(1, min(int(c), int(s))) for c, s in zip(chunks or DEFAULT_CHUNKS, shape))
+    # a chunk column must fit one read block, or memory would grow with the trace length
+    while ci * cx * trace_size > BLOCK_BYTES and (ci > 1 or cx > 1):
+        if ci >= cx:
+            ci = max(1, ci // 2)
+        else:
+            cx = max(1, cx // 2)
+    return ci, cx, cs
+
+
+def _blocks(shape: tuple[int, int], ci: int, cx: int, trace_size: int) -> tuple[int, int]:
+    """Read block (inlines, crosslines): whole chunk columns, grown up to BLOCK_BYTES."""
+    ni, nx = shape
+    bi, bx = ci, cx
+    while bx < nx and bi * (bx + cx) * trace_size <= BLOCK_BYTES:
+        bx += cx
+    while bi < ni and (bi + ci) * bx * trace_size <= BLOCK_BYTES:
+        bi += ci
+    return bi, bx
+
+
+def _build_dataset(layout: SegyLayout, grid: Grid, chunks, keep_headers: bool, attrs: dict):
+    import dask
+    import dask.array as da
+    import xarray as xr
+
+    ni, nx = grid.shape
+    ns = layout.samples
+    ci, cx, cs = _chunks((ni, nx, ns), chunks, layout.trace_size)
+    bi, bx = _blocks((ni, nx), ci, cx, layout.trace_size)
+    token = uuid.uuid4().hex[:8]
+    data_rows, header_rows = [], []
+    for i0 in range(0, ni, bi):
+        data_row, header_row = [], []
+        for x0 in range(0, nx, bx):
+            index = grid.trace_index[i0:i0 + bi, x0:x0 + bx]
+            shape = index.shape
+            block = dask.delayed(read_block, pure=True, nout=2)(
+                layout, index, keep_headers, dask_key_name=f"segy-read-{token}-{i0}-{x0}")
+            data_row.append([da.from_delayed(block[0], shape + (ns,), np.float32)])
+            if keep_headers:
+                header_row.append([da.from_delayed(block[1], shape + (240,), np.uint8)])
+        data_rows.append(data_row)
+        header_rows.append(header_row)
+    data = da.block(data_rows)  # nested inline, crossline, sample
+    mask = data.map_blocks(_live, drop_axis=2, dtype=bool)
+    dims = ("inline", "crossline")
+    ds = xr.Dataset(
+        {"data": (dims + ("sample",), data)},
+        coords={
+            "inline": ("inline", grid.inline),
+            "crossline": ("crossline", grid.crossline),
+            "sample": ("sample", layout.sample_axis(), {"domain": "time", "units": "ms"}),
+            "cdp_x": (dims, grid.cdp_x),
+            "cdp_y": (dims, grid.cdp_y),
+            "trace_mask": (dims, mask),
+        },
+        attrs=attrs,
+    )
+    encoding: dict[str, dict[str, Any]] = {
+        "data": {"chunks": (ci, cx, cs), "compressors": AMPLITUDE_COMPRESSORS},
+        "cdp_x": {"chunks": (ci, cx)},
+        "cdp_y": {"chunks": (ci, cx)},
+        "trace_mask": {"chunks": (ci, cx)},
+    }
+    if keep_headers:
+        ds["trace_header"] = (dims + ("header_byte",), da.block(header_rows),
+                              {"description": "raw 240-byte SEG-Y trace headers, file byte order"})
+        ds["trace_order"] = (dims, grid.trace_index.astype(np.int32, copy=False),
+                             {"description": "0-based position of the trace in the SEG-Y file, -1 where none"})
+        encoding["trace_header"] = {"chunks": (ci, cx, 240)}
+        encoding["trace_order"] = {"chunks": (ci, cx)}
+    return ds, encoding, (ci, cx, cs)
+
+
+# ---------------------------------------------------------------- import
+
+def import_segy(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    iline: int = 189,
+    xline: int = 193,
+    cdp_x: int = 181,
+    cdp_y: int = 185,
+    chunks: tuple[int, int, int] | None = None,
+    overwrite: bool = False,
+    progress=None,
+    keep_headers: bool = True,
+) -> dict:
+    """Import a post-stack 3D (or 2D line) SEG-Y file as a volume at ``dst`` (``.zarr``).
+
+    Parameters
+    ----------
+    src : SEG-Y file (rev 0/1/2, either byte order, sample formats of
+        :mod:`aaspi_py.segy_formats`)
+    dst : volume directory to create; written under a temporary sibling name and renamed
+        when complete (an existing volume is replaced only with ``overwrite=True``)
+    iline, xline, cdp_x, cdp_y : 1-based trace header bytes of the inline and crossline
+        numbers and of the cdp coordinates (the coordinate scalar is byte 71)
+    chunks : zarr chunk shape (inline, crossline, sample); default
+        :data:`aaspi_py.volume.DEFAULT_CHUNKS`, narrowed for very long traces
+    progress : object with ``update(fraction, status)`` and ``check()``
+    keep_headers : keep every raw trace header and the trace order, so export writes the
+        file back byte for byte
+
+    Returns
+    -------
+    report : dict with ``summary`` (lines for the user) and figures (shape, traces, live,
+        dead, missing, seconds, mb_per_s)
+    """
+    from .scheduler import compute
+
+    t_start = time.perf_counter()
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and not overwrite:
+        raise AaspiError(f"{dst} already exists; pass --overwrite (overwrite=True) to replace it.")
+    progress = progress if progress is not None else Progress()
+    layout = read_layout(src)
+    keys = scan_headers(layout, iline=iline, xline=xline, cdp_x=cdp_x, cdp_y=cdp_y,
+                        progress=progress.sub(0.0, 0.1))
+    grid = build_grid(layout, keys, iline=iline, xline=xline)
+    del keys
+    attrs = {
+        "kind": "amplitude",
+        "source": src.name,
+        "segy_source": str(src.resolve()),
+        "segy_textual_header": _b64(layout.textual),
+        "segy_extended_textual_headers": _b64(layout.extended),
+        "segy_binary_header": _b64(layout.binary),
+        "segy_text": textual_to_str(layout.textual),
+        "segy_format": layout.format,
+        "segy_endian": layout.endian,
+        "segy_bytes": {"iline": iline, "xline": xline, "cdp_x": cdp_x, "cdp_y": cdp_y},
+        "segy_sorting": grid.sorting,
+        "segy_trace_count": layout.traces,
+    }
+    if keep_headers:
+        attrs["segy_headers_id"] = uuid.uuid4().hex
+    ds, encoding, chunk_shape = _build_dataset(layout, grid, chunks, keep_headers, attrs)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_path(dst)
+    try:
+        delayed = ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, encoding=encoding,
+                             compute=False)
+        compute(delayed, progress=progress.sub(0.1, 1.0), status="importing traces")
+        progress.check()
+        live = _written_mask(tmp)
+        commit_path(tmp, dst, overwrite=overwrite)
+    except BaseException:
+        remove_path(tmp)
+        raise
+    seconds = time.perf_counter() - t_start
+    return _report(src, layout, grid, live, chunk_shape, seconds)
+
+
+def _written_mask(path: Path) -> np.ndarray:
+    import zarr
+
+    return np.asarray(zarr.open_array(path / "trace_mask", mode="r")[...])
+
+
+def _report(src: Path, layout: SegyLayout, grid: Grid, live: np.ndarray, chunk_shape, seconds: float) -> dict:
+    ni, nx = grid.shape
+    has_trace = grid.trace_index >= 0
+    n_live = int(live.sum())
+    dead = int(has_trace.sum()) - n_live
+    missing = int((~has_trace).sum())
+    samples = layout.sample_axis()
+    size = src.stat().st_size
+    il, xl = grid.inline, grid.crossline
+
+    def span(axis):
+        step = int(axis[1] - axis[0]) if axis.size > 1 else 0
+        return f"{axis[0]}..{axis[-1]}" + (f" step {step}" if abs(step) > 1 or step < 0 else "")
+
+    summary = [
+        f"imported {src.name}: {ni} inlines ({span(il)}) x {nx} crosslines ({span(xl)}) x "
+        f"{layout.samples} samples ({samples[0]:g}..{samples[-1]:g} ms every {layout.interval:g} ms)",
+        f"{layout.traces} traces ({grid.sorting} order), {n_live} live, {dead} dead (all zero, masked), "
+        f"{missing} grid positions without a trace; {layout.describe_format()}",
+        *layout.notes,
+        *[n for n in grid.notes if not n.endswith("(masked)")],
+    ]
+    if layout.format not in EXACT_IN_FLOAT32:
+        summary.append(f"samples of {format_name(layout.format)} are stored as float32 "
+                       f"(exact up to 2**24 in magnitude)")
+    summary.append(f"{size / 1e6:.1f} MB in {seconds:.1f} s ({size / 1e6 / max(seconds, 1e-9):.0f} MB/s), "
+                   f"chunks {tuple(chunk_shape)}")
+    return {
+        "summary": summary,
+        "source": str(src),
+        "shape": [ni, nx, layout.samples],
+        "inline": [int(il[0]), int(il[-1])],
+        "crossline": [int(xl[0]), int(xl[-1])],
+        "traces": layout.traces,
+        "live": n_live,
+        "dead": dead,
+        "missing": missing,
+        "format": layout.format,
+        "endian": layout.endian,
+        "sorting": grid.sorting,
+        "seconds": round(seconds, 3),
+        "mb_per_s": round(size / 1e6 / max(seconds, 1e-9), 1),
+    }

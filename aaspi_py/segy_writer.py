@@ -1,0 +1,339 @@
+"""Volume -> SEG-Y file (:func:`export_segy`), streaming one block of traces at a time.
+
+Which headers, which sample format, which traces:
+
+1. **The imported volume itself** (it holds ``trace_header`` and ``trace_order``): the
+   original textual, extended textual and binary headers, every raw trace header, the
+   original sample format and byte order, the traces in their original order. For data
+   that was not changed the file is identical to the one imported (formats 1, 3, 5, 8, 11
+   and 16 always; the others when their values are float32-exact).
+2. **A volume on an imported geometry** (a module output: it carries the source's
+   ``segy_headers_id``): the headers of that source volume (found among the volumes in the
+   same folder), the same traces in the same order, but the samples as 4-byte IEEE float
+   (format 5) — or 2-byte integers (format 3) for classification and facies volumes, which
+   hold int16 — since a filtered or classified volume is not an IBM or integer amplitude
+   any more. The binary header's format code is changed to match.
+3. **Any other volume** (synthetic, or imported with ``keep_headers=False``): textual and
+   binary headers from the volume's attributes when it has them, else generated; trace
+   headers generated with the inline/crossline/cdp numbers at the byte locations the
+   volume was imported with (default 189/193/181/185), sample count and interval, delay
+   time; format 5 or 3 as in 2. Every grid position is written, in inline order, so the
+   file is a full regular cube any reader opens; traces where ``trace_mask`` is False
+   are written as zeros with trace identification code 2 (dead).
+
+Missing traces of an imported survey (holes in the grid) are not written in cases 1 and 2:
+the file has the same traces as the survey it came from.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .errors import AaspiError
+from .progress import Progress
+from .segy_formats import encode, format_name, sample_dtype
+from .segy_layout import (
+    COORD_SCALAR,
+    DELAY,
+    SAMPLE_COUNT,
+    SAMPLE_INTERVAL,
+    SEQ_FILE,
+    SEQ_LINE,
+    TEXT_SIZE,
+    TIME_SCALAR,
+    TRACE_ID,
+    put_field,
+)
+from .volume import INT_KINDS, commit_path, open_volume, remove_path, temporary_path
+
+DEFAULT_BYTES = {"iline": 189, "xline": 193, "cdp_x": 181, "cdp_y": 185}
+BLOCK_TRACES = 4096  # traces encoded and written per step
+
+
+@dataclass
+class _Plan:
+    mode: str  # 'source', 'reuse' or 'generated'
+    textual: bytes
+    extended: bytes
+    binary: bytes
+    endian: str
+    format: int
+    headers: xr.DataArray | None  # raw trace headers (inline, crossline, 240)
+    order: xr.DataArray | None  # position in the file (inline, crossline), -1 none
+    traces: int
+    origin: str  # one line for the report
+
+
+def _unb64(value) -> bytes:
+    return base64.b64decode(value) if value else b""
+
+
+def _find_header_source(ds: xr.Dataset, folder: Path) -> xr.Dataset | None:
+    """The imported volume in ``folder`` whose raw headers this volume's geometry came from."""
+    hid = ds.attrs.get("segy_headers_id")
+    if not hid or not folder.is_dir():
+        return None
+    for cand in sorted(folder.glob("*.zarr")):
+        try:
+            meta = json.loads((cand / "zarr.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if meta.get("attributes", {}).get("segy_headers_id") != hid or not (cand / "trace_header").is_dir():
+            continue
+        other = open_volume(cand)
+        if (other["data"].shape == ds["data"].shape
+                and np.array_equal(other["inline"].values, ds["inline"].values)
+                and np.array_equal(other["crossline"].values, ds["crossline"].values)):
+            return other
+    return None
+
+
+def _plan(ds: xr.Dataset, folder: Path | None) -> _Plan:
+    attrs = ds.attrs
+    endian = attrs.get("segy_endian", "big")
+    out_format = 3 if attrs.get("kind") in INT_KINDS else 5
+    textual = _unb64(attrs.get("segy_textual_header"))
+    extended = _unb64(attrs.get("segy_extended_textual_headers"))
+    binary = _unb64(attrs.get("segy_binary_header"))
+    if "trace_header" in ds and "trace_order" in ds and binary:
+        return _Plan("source", textual, extended, binary, endian, int(attrs["segy_format"]),
+                     ds["trace_header"], ds["trace_order"], int(attrs["segy_trace_count"]),
+                     "headers, sample format and trace order of the imported SEG-Y")
+    source = _find_header_source(ds, folder) if folder is not None else None
+    if source is not None:
+        sa = source.attrs
+        binary = _patch_binary(_unb64(sa["segy_binary_header"]), sa.get("segy_endian", "big"),
+                               out_format, None, None)
+        return _Plan("reuse", _unb64(sa["segy_textual_header"]), _unb64(sa.get("segy_extended_textual_headers")),
+                     binary, sa.get("segy_endian", "big"), out_format, source["trace_header"],
+                     source["trace_order"], int(sa["segy_trace_count"]),
+                     f"trace headers of the source volume '{source.attrs.get('source', '?')}'")
+    ni, nx, ns = ds["data"].shape
+    sample = ds["sample"].values
+    dt_us = int(round(float(sample[1] - sample[0]) * 1000)) if ns > 1 else 4000
+    if binary:
+        binary = _patch_binary(binary, endian, out_format, ns, dt_us, extended=len(extended) // TEXT_SIZE)
+    else:
+        endian, extended = "big", b""
+        binary = _patch_binary(bytes(400), endian, out_format, ns, dt_us, extended=0, new=True)
+    if not textual:
+        textual = _generated_textual(ds)
+    return _Plan("generated", textual, extended, binary, endian, out_format, None, None, ni * nx,
+                 "generated trace headers (inline/crossline/cdp at bytes "
+                 + "/".join(str(b) for b in _bytes(ds).values()) + ")")
+
+
+def _bytes(ds: xr.Dataset) -> dict[str, int]:
+    used = dict(DEFAULT_BYTES)
+    used.update({k: int(v) for k, v in (ds.attrs.get("segy_bytes") or {}).items() if k in used})
+    return used
+
+
+def _patch_binary(binary: bytes, endian: str, fmt: int, ns: int | None, dt_us: int | None, *,
+                  extended: int | None = None, new: bool = False) -> bytes:
+    b = bytearray(binary)
+
+    def put(offset: int, size: int, value: int, signed: bool = True) -> None:
+        b[offset:offset + size] = int(value).to_bytes(size, endian, signed=signed)
+
+    put(24, 2, fmt)
+    if ns is not None:
+        put(20, 2, ns, signed=False)
+    if dt_us is not None:
+        put(16, 2, dt_us)
+    if extended is not None:
+        put(304, 2, extended)
+    if new:
+        put(28, 2, 4)  # trace sorting: horizontally stacked
+        b[300], b[301] = 1, 0  # SEG-Y rev 1.0
+        put(302, 2, 1)  # fixed length traces
+    return bytes(b)
+
+
+def _generated_textual(ds: xr.Dataset) -> bytes:
+    il, xl, s = ds["inline"].values, ds["crossline"].values, ds["sample"].values
+    used = _bytes(ds)
+    lines = [
+        "aaspi_py volume written as SEG-Y",
+        f"kind {ds.attrs.get('kind', 'attribute')}" + (f", made by {ds.attrs['module']}" if "module" in ds.attrs else ""),
+        f"inlines {il[0]}..{il[-1]} ({il.size}), crosslines {xl[0]}..{xl[-1]} ({xl.size})",
+        f"samples {s.size}, first {s[0]:g} {ds['sample'].attrs.get('units', 'ms')}, "
+        f"interval {(s[1] - s[0]) if s.size > 1 else 0:g}",
+        f"inline bytes {used['iline']}, crossline {used['xline']}, cdp x {used['cdp_x']}, cdp y {used['cdp_y']}",
+        "dead or masked traces: zeros, trace identification code 2",
+    ]
+    cards = [f"C{i + 1:2d} {lines[i] if i < len(lines) else ''}"[:80].ljust(80) for i in range(39)]
+    cards.append("C40 END TEXTUAL HEADER".ljust(80))
+    return "".join(cards).encode("cp037")
+
+
+# ---------------------------------------------------------------- generated trace headers
+
+def _coordinate_scalar(values: np.ndarray) -> int:
+    """Smallest power-of-ten scalar that stores the coordinates exactly enough in int32."""
+    v = values[np.isfinite(values)]
+    big = float(np.abs(v).max()) if v.size else 0.0
+    for scale in (1, 10, 100, 1000):
+        if big * scale >= 2**31 - 1:
+            return -max(1, scale // 10) if scale > 1 else 1
+        if np.allclose(v * scale, np.rint(v * scale), rtol=0, atol=1e-6 * scale):
+            return -scale if scale > 1 else 1
+    return -1000
+
+
+def _time_scalar(t0: float) -> tuple[int, int]:
+    """(delay, scalar) for byte 109/215 so that delay x |scalar| or / |scalar| gives t0."""
+    for p in (1, 10, 100, 1000):
+        v = t0 * p
+        if abs(v - round(v)) < 1e-6 and abs(v) < 32768:
+            return int(round(v)), (-p if p > 1 else 0)
+    return int(round(t0)), 0
+
+
+def _generated_headers(ds: xr.Dataset, i0: int, i1: int, x0: int, x1: int, first: int,
+                       live: np.ndarray, endian: str, scalars: tuple[int, int, int]) -> np.ndarray:
+    ni, nx = i1 - i0, x1 - x0
+    used = _bytes(ds)
+    h = np.zeros((ni * nx, 240), np.uint8)
+    ii, jj = np.divmod(np.arange(ni * nx), nx)
+    nx_all = ds.sizes["crossline"]
+    seq = first + ii * nx_all + jj + 1
+    coord_scalar, delay, time_scalar = scalars
+    factor = float(coord_scalar) if coord_scalar > 0 else 1.0 / -coord_scalar if coord_scalar < 0 else 1.0
+    s = ds["sample"].values
+    fields = {
+        SEQ_LINE: jj + x0 + 1,
+        SEQ_FILE: seq,
+        TRACE_ID: np.where(live.ravel(), 1, 2),
+        COORD_SCALAR: coord_scalar,
+        DELAY: delay,
+        SAMPLE_COUNT: s.size,
+        SAMPLE_INTERVAL: int(round(float(s[1] - s[0]) * 1000)) if s.size > 1 else 4000,
+        TIME_SCALAR: time_scalar,
+        used["iline"]: ds["inline"].values[i0:i1][ii],
+        used["xline"]: ds["crossline"].values[x0:x1][jj],
+        used["cdp_x"]: np.rint(ds["cdp_x"].values[i0:i1, x0:x1].ravel() / factor),
+        used["cdp_y"]: np.rint(ds["cdp_y"].values[i0:i1, x0:x1].ravel() / factor),
+    }
+    for byte, value in fields.items():
+        put_field(h, byte, np.asarray(value).astype(np.int64), endian)
+    return h
+
+
+# ---------------------------------------------------------------- export
+
+def export_segy(src, dst: str | os.PathLike, *, overwrite: bool = False, progress=None) -> dict:
+    """Write a volume (path or Dataset) to a SEG-Y file; see the module docstring for the rules.
+
+    The file is written under a temporary sibling name and renamed when complete; an
+    existing file is replaced only with ``overwrite=True``. Memory is bounded: one block of
+    at most :data:`BLOCK_TRACES` traces is encoded at a time.
+
+    Returns
+    -------
+    report : dict with ``summary`` lines, ``traces``, ``format``, ``endian``, ``headers``
+    """
+    t_start = time.perf_counter()
+    dst = Path(dst)
+    if dst.exists() and not overwrite:
+        raise AaspiError(f"{dst} already exists; pass --overwrite (overwrite=True) to replace it.")
+    progress = progress if progress is not None else Progress()
+    if isinstance(src, xr.Dataset):
+        ds, folder = src, None
+    else:
+        ds, folder = open_volume(src), Path(src).resolve().parent
+    plan = _plan(ds, folder)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_path(dst)
+    try:
+        written = _write(ds, plan, tmp, progress)
+        commit_path(tmp, dst, overwrite=overwrite)
+    except BaseException:
+        remove_path(tmp)
+        raise
+    ns = ds.sizes["sample"]
+    seconds = time.perf_counter() - t_start
+    summary = [
+        f"wrote {dst.name}: {written} traces x {ns} samples, format {plan.format} "
+        f"({format_name(plan.format)}), {plan.endian}-endian, {seconds:.1f} s",
+        f"headers: {plan.origin}",
+    ]
+    return {"summary": summary, "path": str(dst), "traces": written, "format": plan.format,
+            "endian": plan.endian, "headers": plan.mode, "seconds": round(seconds, 3)}
+
+
+def _write(ds: xr.Dataset, plan: _Plan, path: Path, progress) -> int:
+    ni, nx, ns = ds["data"].shape
+    record = np.dtype([("header", np.uint8, (240,)), ("samples", sample_dtype(plan.format, plan.endian), (ns,))])
+    size = record.itemsize
+    start = len(plan.textual) + len(plan.extended) + len(plan.binary)
+    if len(plan.textual) != TEXT_SIZE or len(plan.binary) != 400:
+        raise AaspiError("The volume's SEG-Y textual/binary headers are damaged (wrong length); "
+                         "re-import the SEG-Y file.")
+    if plan.mode == "generated":
+        cx_, cy_ = ds["cdp_x"].values, ds["cdp_y"].values
+        delay, tscalar = _time_scalar(float(ds["sample"].values[0]))
+        scalars = (_coordinate_scalar(np.concatenate([cx_.ravel(), cy_.ravel()])), delay, tscalar)
+    i_edges, x_edges = _block_edges(ds)
+    written = done = 0
+    with open(path, "wb") as f:
+        f.write(plan.textual + plan.extended + plan.binary)
+        f.truncate(start + plan.traces * size)
+        for i0, i1 in zip(i_edges[:-1], i_edges[1:]):
+            for x0, x1 in zip(x_edges[:-1], x_edges[1:]):
+                data = np.asarray(ds["data"][i0:i1, x0:x1].values).reshape(-1, ns)
+                if plan.mode == "generated":
+                    order = (np.arange(i0, i1)[:, None] * nx + np.arange(x0, x1)[None, :]).ravel()
+                    live = np.asarray(ds["trace_mask"][i0:i1, x0:x1].values)
+                    headers = _generated_headers(ds, i0, i1, x0, x1, 0, live, plan.endian, scalars)
+                    data = np.where(live.reshape(-1, 1), data, 0)
+                else:
+                    order = np.asarray(plan.order[i0:i1, x0:x1].values).ravel().astype(np.int64)
+                    headers = np.asarray(plan.headers[i0:i1, x0:x1].values).reshape(-1, 240)
+                written += _write_traces(f, start, size, record, order, headers, data, plan)
+                done += (i1 - i0) * (x1 - x0)
+                progress.update(done / (ni * nx), "writing SEG-Y traces")
+                progress.check()
+    if written != plan.traces:
+        raise AaspiError(f"Export wrote {written} traces but the source SEG-Y had {plan.traces}; the volume's "
+                         f"trace_order does not match its headers — re-import the SEG-Y file.")
+    return written
+
+
+def _block_edges(ds: xr.Dataset) -> tuple[list[int], list[int]]:
+    """Blocks of whole zarr chunk columns (so no chunk is decompressed twice), about
+    BLOCK_TRACES traces each."""
+    ni, nx = ds.sizes["inline"], ds.sizes["crossline"]
+    chunks = ds["data"].chunks
+    ci = int(chunks[0][0]) if chunks else max(1, BLOCK_TRACES // max(1, nx))
+    cx = int(chunks[1][0]) if chunks else nx
+    ki = max(1, BLOCK_TRACES // max(1, ci * nx)) if cx >= nx else 1
+    kx = max(1, BLOCK_TRACES // max(1, ci * cx)) if cx < nx else 1
+    return (list(range(0, ni, ci * ki)) + [ni], list(range(0, nx, cx * kx)) + [nx])
+
+
+def _write_traces(f, start: int, size: int, record: np.dtype, order: np.ndarray, headers: np.ndarray,
+                  data: np.ndarray, plan: _Plan) -> int:
+    keep = np.flatnonzero(order >= 0)
+    keep = keep[np.argsort(order[keep], kind="stable")]
+    traces = order[keep]
+    if traces.size == 0:
+        return 0
+    rec = np.empty(traces.size, record)
+    rec["header"] = headers[keep]
+    rec["samples"] = encode(data[keep], plan.format, plan.endian)
+    raw = memoryview(rec.view(np.uint8))
+    breaks = np.flatnonzero(np.diff(traces) != 1) + 1
+    for a, b in zip(np.r_[0, breaks].tolist(), np.r_[breaks, traces.size].tolist()):
+        f.seek(start + int(traces[a]) * size)
+        f.write(raw[a * size:b * size])
+    return int(traces.size)
+
