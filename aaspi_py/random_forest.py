@@ -137,11 +137,18 @@ class ForestParams:
     seed: int = 0
     n_jobs: int = -1
 
-    def estimator(self, n_trees: int, warm_start: bool = False):
+    def estimator(self, n_trees: int, y: np.ndarray, warm_start: bool = False):
+        """A ``RandomForestClassifier`` for classes ``y``; "balanced" becomes explicit weights
+        from ``y`` (the same numbers, and valid with warm start, where the preset is not)."""
         from sklearn.ensemble import RandomForestClassifier
+        from sklearn.utils.class_weight import compute_class_weight
 
+        weight = self.class_weight
+        if weight == "balanced":
+            classes = np.unique(y)
+            weight = dict(zip(classes.tolist(), compute_class_weight("balanced", classes=classes, y=y)))
         return RandomForestClassifier(n_estimators=n_trees, max_depth=self.max_depth,
-                                      class_weight=self.class_weight, random_state=self.seed,
+                                      class_weight=weight, random_state=self.seed,
                                       n_jobs=self.n_jobs, warm_start=warm_start)
 
 
@@ -192,7 +199,7 @@ def cross_validate(X: np.ndarray, y: np.ndarray, *, tree_counts: list[int], para
     oof = np.zeros((len(counts), len(y)), dtype=y.dtype)
     fitted = []
     for f, (tr, te) in enumerate(folds):
-        est = params.estimator(counts[0], warm_start=True)
+        est = params.estimator(counts[0], y[tr], warm_start=True)
         for c, n in enumerate(counts):
             if progress is not None:
                 progress.check()
@@ -286,7 +293,7 @@ def train(values: np.ndarray, classes: np.ndarray, attributes: list[str], class_
     if progress is not None:
         progress.update(0.9, f"fitting the final forest ({cv.best} trees)")
         progress.check()
-    forest = params.estimator(cv.best).fit(X, y)
+    forest = params.estimator(cv.best, y).fit(X, y)
     info = {"cv_accuracy": {str(n): float(a) for n, a in zip(cv.tree_counts, cv.mean)},
             "cv_folds": cv.folds, "training_voxels": int(len(y)), "max_depth": params.max_depth,
             "class_weight": params.class_weight or "none", "seed": params.seed}
