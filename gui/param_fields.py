@@ -229,7 +229,8 @@ class VolumeField(Field):
         self.combo.blockSignals(True)
         self.combo.clear()
         self.combo.addItems(names)
-        self.combo.setEditText(current if current or not names else names[0])
+        # a required volume starts on the first one; an optional one keeps its default ("")
+        self.combo.setEditText(current if current or not names or not self.param.required else names[0])
         self.combo.blockSignals(False)
         self.changed.emit()
 
@@ -368,3 +369,22 @@ def make_field(param: Param, root: Callable[[], Path | None]) -> Field:
         return FileField(param, root=root)
     return {"int": IntField, "float": FloatField, "bool": BoolField, "choice": ChoiceField,
             "volume": VolumeField}.get(param.kind, TextField)(param)
+
+
+if __name__ == "__main__":
+    from aaspi_py.params import Bool, Choice, Facies, File, Float, Int, Ints, Str, Volume
+
+    from .qt import application
+
+    app = application()
+    demo = QtWidgets.QWidget()
+    form = QtWidgets.QFormLayout(demo)
+    for p in (Int("n", 3, low=1, high=9), Float("f", 0.02, low=0, high=1), Bool("b", True),
+              Choice("c", "a", choices=("a", "b")), Str("s", "text"), Ints("w", (3, 3, 3)),
+              Volume("v", "amplitude"), File("path", ""), Facies("facies", ("salt", "mtd"))):
+        field = make_field(p, root=lambda: None)
+        field.set_choices(["amplitude", "envelope", "salt", "mtd", "background"])
+        field.changed.connect(lambda f=field: print(f.param.name, "=", f.value()))
+        form.addRow(p.title, field)
+    demo.show()
+    app.exec_()

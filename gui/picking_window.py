@@ -316,6 +316,8 @@ class PickingWindow(QtWidgets.QMainWindow):
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
                 item = QtWidgets.QTableWidgetItem(str(value))
+                if c == 2:
+                    item.setTextAlignment(int(Qt.AlignRight | Qt.AlignVCenter))
                 if row[1] == "all":
                     font = item.font()
                     font.setBold(True)

@@ -139,3 +139,16 @@ class PolygonEditor(QtCore.QObject):
         self.edges.setData(xs, ys)
         self.handles.setData([v[0] for v in self.vertices], [v[1] for v in self.vertices])
         self.changed.emit()
+
+
+if __name__ == "__main__":
+    from .qt import application
+
+    app = application()
+    plot = pg.PlotWidget()
+    plot.setRange(xRange=(0, 10), yRange=(0, 10))
+    editor = PolygonEditor(plot)
+    editor.changed.connect(lambda: plot.setTitle(f"{len(editor.vertices)} vertices, closed={editor.closed}"))
+    plot.resize(700, 600)
+    plot.show()
+    app.exec_()

@@ -211,3 +211,21 @@ class SlicePlot(pg.PlotWidget):
     def pixel_to_view(self, pos: QtCore.QPointF) -> tuple[float, float]:
         p = self.getPlotItem().getViewBox().mapSceneToView(pos)
         return p.x(), p.y()
+
+
+if __name__ == "__main__":
+    import sys
+
+    from aaspi_py.volume import open_volume
+
+    from .qt import application
+
+    app = application()
+    ds = open_volume(sys.argv[1])  # a volume (.zarr); optional direction and index
+    direction = sys.argv[2] if len(sys.argv) > 2 else "inline"
+    index = int(sys.argv[3]) if len(sys.argv) > 3 else ds.sizes[direction] // 2
+    plot = SlicePlot()
+    plot.show_slice(read_slice(ds, direction, index), Layer(ds), axis_names(ds, direction))
+    plot.resize(900, 600)
+    plot.show()
+    app.exec_()

@@ -113,3 +113,12 @@ def test_volume_pickers_list_the_project_volumes(qtbot, project):
     combo = panel.form.fields["volume"].combo
     assert [combo.itemText(i) for i in range(combo.count())] == ["amplitude", "envelope"]
     assert panel.form.checked_values()["volume"] == "amplitude"
+
+
+def test_optional_volume_keeps_its_empty_default(qtbot, project):
+    aaspi_py.save_volume(np.zeros((3, 3, 4), "f4"), project.volumes_dir / "amplitude.zarr")
+    panel = ModulePanel(get_module("kuwahara3d"), project)
+    qtbot.addWidget(panel)
+    panel.form.fields["inputs"].add_items(["amplitude"])
+    values = panel.form.checked_values()
+    assert values["guide"] == "" and values["window"] == [3, 3, 3]

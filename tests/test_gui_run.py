@@ -91,3 +91,15 @@ def test_cancel_stops_a_long_run_midway_and_leaves_no_output(qtbot, project, rng
     assert _files(project) == before  # no output volume and no temporary left
     assert sorted(p.name for p in project.volumes_dir.iterdir()) == ["amp.zarr"]
     assert panel.execute_button.isEnabled()
+
+
+def test_a_failing_run_shows_the_one_line_error(qtbot, project, rng):
+    aaspi_py.save_volume(rng.standard_normal((4, 5, 10)).astype("f4"), project.volumes_dir / "amp.zarr")
+    panel = ModulePanel(get_module("volume_info"), project)
+    qtbot.addWidget(panel)
+    panel.form.fields["volume"].set_value("missing")
+    with qtbot.waitSignal(panel.runner.failed, timeout=TIMEOUT_MS) as failed:
+        assert panel.execute()
+    assert failed.args[0].startswith("Volume 'missing' (parameter 'volume') not found")
+    assert panel.status.text() == failed.args[0]
+    assert panel.execute_button.isEnabled() and panel.progress.value() < panel.progress.maximum()
