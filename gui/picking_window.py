@@ -109,6 +109,7 @@ class PickPage(QtWidgets.QWidget):
     # -- project and facies files
     def set_project(self, project: Project | None) -> None:
         self.project = project
+        self._volumes: dict[str, tuple] = {}
         names = project.volumes() if project else []
         self.volume.blockSignals(True)
         self.volume.clear()
@@ -143,12 +144,19 @@ class PickPage(QtWidgets.QWidget):
                 self.facies.setCurrentItem(item)
 
     # -- slices
+    def volume_layer(self, name: str) -> tuple:
+        """The volume and how it is drawn (its clip is measured once per volume)."""
+        if name not in self._volumes:
+            ds = open_volume(self.project.volume_path(name))
+            self._volumes[name] = (ds, Layer(ds))
+        return self._volumes[name]
+
     def _axis_changed(self, *_args) -> None:
         name = self.volume.currentText()
         if not name or self.project is None:
             return
         try:
-            ds = open_volume(self.project.volume_path(name))
+            ds, _ = self.volume_layer(name)
         except AaspiError as e:
             self.say(str(e), error=True)
             return
@@ -176,9 +184,8 @@ class PickPage(QtWidgets.QWidget):
             self.say("Choose a project with at least one volume first.", error=True)
             return
         d, line = self.slice_key()
-        ds = open_volume(self.project.volume_path(name))
-        sl = read_slice(ds, d, self.line.index)
-        self.plot.show_slice(sl, Layer(ds), axis_names(ds, d))
+        ds, layer = self.volume_layer(name)
+        self.plot.show_slice(read_slice(ds, d, self.line.index), layer, axis_names(ds, d))
         if self.shown is None or self.shown[1:] != (d, line):
             self.editor.reset()
         self.shown = (name, d, line)

@@ -51,7 +51,11 @@ class LineSelector(QtWidgets.QWidget):
         self.slider.valueChanged.connect(self._slider_changed)
 
     def set_coords(self, coords: np.ndarray, index: int | None = None) -> None:
-        self.coords = np.asarray(coords, dtype=float)
+        """New line numbers; the line shown stays when they are the same as before."""
+        coords = np.asarray(coords, dtype=float)
+        if index is None and coords.shape == self.coords.shape and np.array_equal(coords, self.coords):
+            index = self.index
+        self.coords = coords
         whole = bool(np.all(np.mod(self.coords, 1) == 0))
         step = abs(float(self.coords[1] - self.coords[0])) if len(self.coords) > 1 else 1.0
         self.blockSignals(True)
