@@ -39,19 +39,22 @@ def latent_density_png(path: str | os.PathLike, pdf: np.ndarray, latent_shape: t
         K = n1 * n2; node ``i * n2 + j`` sits at ``(u1[i], u2[j])``.
     facies : sequence of str, length M
     facies_pdfs : ndarray of shape (M, K), optional
+        Drawn as contours enclosing 50 % and 80 % of each PDF's mass, after smoothing
+        with a Gaussian of one node.
     colors : sequence of str, length M, optional
         '#rrggbb' per facies; blank entries take a default colour.
     title : str
     """
     from matplotlib.colors import LogNorm
     from matplotlib.lines import Line2D
+    from scipy.ndimage import gaussian_filter
 
     n1, n2 = latent_shape
     density = np.asarray(pdf, dtype=np.float64).reshape(n1, n2)
     density = density / max(density.sum(), np.finfo(float).tiny)
     positive = density[density > 0]
     floor = positive.min() if positive.size else 1e-12
-    fig = _figure(6.4, 5.6)
+    fig = _figure(6.4, 6.2)
     ax = fig.add_subplot()
     img = ax.imshow(np.maximum(density, floor).T, origin="lower", extent=(-1, 1, -1, 1),
                     cmap="Greys", norm=LogNorm(vmin=floor, vmax=max(density.max(), floor * 10)),
@@ -63,22 +66,46 @@ def latent_density_png(path: str | os.PathLike, pdf: np.ndarray, latent_shape: t
     if facies_pdfs is not None and n1 > 1 and n2 > 1:
         for m, name in enumerate(facies):
             color = (colors[m] if m < len(colors) and colors[m] else _CYCLE[m % len(_CYCLE)])
-            p = np.asarray(facies_pdfs[m]).reshape(n1, n2)
-            top = p.max()
-            if top <= 0:
+            # a few hundred training voxels make a spiky PDF; smooth over about one node
+            # so the contours outline where the facies lives rather than single nodes
+            p = gaussian_filter(np.asarray(facies_pdfs[m], dtype=np.float64).reshape(n1, n2), 1.0, mode="nearest")
+            levels = mass_levels(p, (0.8, 0.5))
+            if levels is None:
                 continue
-            # contours enclosing the facies' densest nodes: 10 %, 30 %, 60 % of its peak
-            ax.contour(u1, u2, p.T, levels=top * np.array([0.1, 0.3, 0.6]), colors=[color],
-                       linewidths=[0.8, 1.3, 2.0])
-            handles.append(Line2D([], [], color=color, lw=1.8, label=name))
+            ax.contour(u1, u2, p.T, levels=levels, colors=[color], linewidths=[1.0, 2.2])
+            handles.append(Line2D([], [], color=color, lw=2.2, label=name))
     if handles:
-        ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.8,
-                  title="facies PDF (10/30/60 % of peak)", title_fontsize=7)
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(len(handles), 4),
+                  fontsize=8, frameon=False, title="facies PDF (smoothed over one node): densest part holding 50 % (thick) and 80 % (thin)",
+                  title_fontsize=7)
     ax.set_xlabel("latent u1")
     ax.set_ylabel("latent u2")
     ax.set_title(title or "GTM latent space: all voxels, facies PDFs")
     fig.tight_layout()
     fig.savefig(path, format="png")
+
+
+def mass_levels(pdf: np.ndarray, masses: Sequence[float]) -> list[float] | None:
+    """Contour levels enclosing the densest nodes that hold each fraction of a PDF's mass.
+
+    Parameters
+    ----------
+    pdf : ndarray
+        Non-negative values (any shape).
+    masses : sequence of float in (0, 1], increasing levels come from decreasing masses
+
+    Returns
+    -------
+    list of float, increasing, or None when the PDF is empty or the levels coincide.
+    """
+    values = np.sort(np.asarray(pdf, dtype=np.float64).ravel())[::-1]
+    total = values.sum()
+    if total <= 0:
+        return None
+    cum = np.cumsum(values) / total
+    levels = [float(values[min(np.searchsorted(cum, m), len(values) - 1)]) for m in masses]
+    levels = sorted(set(levels))
+    return levels if len(levels) == len(masses) and levels[0] > 0 else None
 
 
 def loglik_png(path: str | os.PathLike, loglik: np.ndarray, objective: np.ndarray | None = None, *,
