@@ -223,8 +223,9 @@ def test_node_posterior_is_bayes_with_training_priors():
 # ---------------------------------------------------------------- the demo step
 
 def test_demo_on_the_sample_survey_beats_chance(sample_project_copy):
-    from aaspi_py.registry import get_module
     from aaspi_py.sample_volumes import FACIES as SAMPLE_FACIES
+
+    from aaspi_py.registry import get_module
 
     project = sample_project_copy
     get_module("define_training_data").demo(project, aaspi_py.Progress())
