@@ -147,14 +147,17 @@ def scaled(raw: np.ndarray, scalar: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- grid
 
-def _axis(values: np.ndarray, first: int, last: int) -> tuple[np.ndarray, int, bool]:
-    """Regular axis covering ``values``: (line numbers, step, descending)."""
+def _axis(values: np.ndarray, first: int, last: int) -> tuple[int, int, int, bool]:
+    """Regular axis covering ``values``: (lowest, count, step, descending)."""
     uniq = np.unique(values.astype(np.int64))
     step = int(np.gcd.reduce(np.diff(uniq))) if uniq.size > 1 else 1
-    descending = last < first
     lo, hi = int(uniq[0]), int(uniq[-1])
-    axis = np.arange(lo, hi + 1, step, dtype=np.int64)
-    return (axis[::-1] if descending else axis), step, descending
+    return lo, (hi - lo) // step + 1, step, last < first
+
+
+def _line_numbers(lo: int, count: int, step: int, descending: bool) -> np.ndarray:
+    axis = lo + step * np.arange(count, dtype=np.int64)
+    return axis[::-1].copy() if descending else axis
 
 
 def _direction(key: np.ndarray, other: np.ndarray) -> tuple[int, int]:
@@ -171,9 +174,8 @@ def build_grid(layout: SegyLayout, keys: TraceKeys, *, iline: int = 189, xline: 
     notes: list[str] = []
     if n > 1 and np.all(il == il[0]) and np.all(xl == xl[0]):
         xl, notes = _as_2d_line(layout, keys, iline, xline)
-    il_axis, il_step, il_desc = _axis(il, *_direction(il, xl))
-    xl_axis, xl_step, xl_desc = _axis(xl, *_direction(xl, il))
-    ni, nx = il_axis.size, xl_axis.size
+    il_lo, ni, il_step, il_desc = _axis(il, *_direction(il, xl))
+    xl_lo, nx, xl_step, xl_desc = _axis(xl, *_direction(xl, il))
     if ni * nx > MAX_CELLS_PER_TRACE * n + _CELL_MARGIN:
         raise AaspiError(
             f"{where}: the numbers at trace header bytes {iline}/{xline} do not form a survey grid: "
@@ -181,6 +183,8 @@ def build_grid(layout: SegyLayout, keys: TraceKeys, *, iline: int = 189, xline: 
             f"{il.min()}..{il.max()}, crosslines {xl.min()}..{xl.max()}); the trace headers hold no "
             f"usable line numbers there — give the right bytes (--iline/--xline) or fix the headers."
         )
+    il_axis = _line_numbers(il_lo, ni, il_step, il_desc)
+    xl_axis = _line_numbers(xl_lo, nx, xl_step, xl_desc)
     ii = (il_axis[0] - il) // il_step if il_desc else (il - il_axis[0]) // il_step
     jj = (xl_axis[0] - xl) // xl_step if xl_desc else (xl - xl_axis[0]) // xl_step
     flat = ii * nx + jj

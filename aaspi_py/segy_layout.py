@@ -215,7 +215,8 @@ def read_layout(path: str | os.PathLike) -> SegyLayout:
     data_bytes = size - data_start
     if data_bytes % trace_size:
         raise AaspiError(
-            f"{where}: {data_bytes} bytes of traces is not a whole number of {trace_size}-byte traces "
+            f"{where}: {data_bytes} bytes of traces after the {data_start} bytes of headers is not a whole "
+            f"number of {trace_size}-byte traces "
             f"(240-byte header + {samples} samples of {format_name(fmt)}); the file is truncated or "
             f"its traces differ in length — copy or export it again."
         )
