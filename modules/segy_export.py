@@ -11,7 +11,9 @@ def run(ctx, p):
     dst = ctx.project.resolve(p["dst"]) if p["dst"] else ctx.project.results_dir / f"{p['volume']}.sgy"
     tmp = ctx._claim(dst, dst.name)
     report = export_segy(src, tmp, progress=ctx.progress)
-    ctx.report.update(report or {})
+    report["path"] = str(dst)
+    report["summary"] = [line.replace(tmp.name, dst.name) for line in report["summary"]]
+    ctx.report.update(report)
     ctx.report.setdefault("summary", [f"exported volume '{p['volume']}' to {dst}"])
 
 
