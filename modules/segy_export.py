@@ -1,20 +1,27 @@
-"""segy_export: project volume → SEG-Y file, reusing the source survey's headers."""
+"""segy_export: project volume → SEG-Y (or SEPlib .H) file, reusing the source survey's headers."""
 
 from aaspi_py.params import File, Volume
 from aaspi_py.registry import Module
 
 
 def run(ctx, p):
-    from aaspi_py.segy_io import export_segy
-
     src = ctx.volume_path(p["volume"])
     dst = ctx.project.resolve(p["dst"]) if p["dst"] else ctx.project.results_dir / f"{p['volume']}.sgy"
     tmp = ctx._claim(dst, dst.name)
-    report = export_segy(src, tmp, progress=ctx.progress)
+    if dst.suffix == ".H":  # SEPlib / AASPI header + binary dst@, both renamed at the end of the run
+        from aaspi_py.sep_io import export_sep
+
+        binary = dst.with_name(dst.name + "@")
+        report = export_sep(src, dst, progress=ctx.progress, staging=(tmp, ctx._claim(binary, binary.name)))
+    else:
+        from aaspi_py.segy_io import export_segy
+
+        report = export_segy(src, tmp, progress=ctx.progress)
+        report["summary"] = [line.replace(tmp.name, dst.name) for line in report["summary"]]
     report["path"] = str(dst)
-    report["summary"] = [line.replace(tmp.name, dst.name) for line in report["summary"]]
     ctx.report.update(report)
-    ctx.report.setdefault("summary", [f"exported volume '{p['volume']}' to {dst}"])
+    for line in report["summary"]:
+        ctx.log(line)
 
 
 def demo(project, progress):
@@ -29,11 +36,11 @@ MODULE = Module(
     id="segy_export",
     title="Export SEG-Y",
     category="Utilities",
-    description="Export a volume to SEG-Y, reusing the headers of the survey it came from.",
+    description="Export a volume to SEG-Y (reusing the headers of the survey it came from) or to a SEPlib .H file.",
     params=(
         Volume("volume", help="Volume to export."),
-        File("dst", "", help="SEG-Y file to write (default: results/<volume>.sgy).", output=True,
-             pattern="SEG-Y (*.sgy *.segy)"),
+        File("dst", "", help="SEG-Y file to write (default: results/<volume>.sgy); a .H name writes SEPlib/AASPI "
+                             "data (.H header + .H@ binary).", output=True, pattern="SEG-Y (*.sgy *.segy *.H)"),
     ),
     run=run,
     demo=demo,

@@ -1,25 +1,35 @@
-"""segy_import: SEG-Y file → project volume (streaming, bounded memory)."""
+"""segy_import: SEG-Y (or SEPlib .H) file → project volume (streaming, bounded memory)."""
 
 from aaspi_py.params import Bool, File, Int, Str
 from aaspi_py.registry import Module
 
 
 def run(ctx, p):
-    from aaspi_py.project import check_name
-    from aaspi_py.segy_io import import_segy
+    from pathlib import Path
 
-    name = check_name(p["volume"] or __import__("pathlib").Path(p["src"]).stem, "volume name")
+    from aaspi_py.project import check_name
+
+    src = ctx.project.resolve(p["src"])
+    name = check_name(p["volume"] or Path(p["src"]).stem, "volume name")
     tmp = ctx.volume_output("", name=name)
-    report = import_segy(ctx.project.resolve(p["src"]), tmp, iline=p["iline_byte"], xline=p["xline_byte"],
-                         cdp_x=p["cdp_x_byte"], cdp_y=p["cdp_y_byte"], progress=ctx.progress,
-                         keep_headers=p["keep_trace_headers"])
-    ctx.report.update(report or {})
-    ctx.report.setdefault("summary", [f"imported {p['src']} as volume '{name}'"])
+    if src.suffix == ".H":  # SEPlib / AASPI header: the extension decides
+        from aaspi_py.sep_io import import_sep
+
+        report = import_sep(src, tmp, progress=ctx.progress)
+    else:
+        from aaspi_py.segy_io import import_segy
+
+        report = import_segy(src, tmp, iline=p["iline_byte"], xline=p["xline_byte"], cdp_x=p["cdp_x_byte"],
+                             cdp_y=p["cdp_y_byte"], progress=ctx.progress, keep_headers=p["keep_trace_headers"])
+    ctx.report.update(report)
+    for line in report["summary"]:
+        ctx.log(line)
 
 
 def demo(project, progress):
-    from aaspi_py.runner import run as run_module
     from aaspi_py.sample_volumes import F3_PATH
+
+    from aaspi_py.runner import run as run_module
 
     res = run_module("segy_import", project, src=str(F3_PATH), volume="f3", overwrite=True, progress=progress)
     return res.report.get("summary", [])
@@ -29,9 +39,10 @@ MODULE = Module(
     id="segy_import",
     title="Import SEG-Y",
     category="Utilities",
-    description="Import a SEG-Y file (rev 0/1) into the project as a chunked zarr volume.",
+    description="Import a SEG-Y file (rev 0/1/2, post-stack 3D or 2D line) or a SEPlib .H file as a volume.",
     params=(
-        File("src", help="SEG-Y file to import.", pattern="SEG-Y (*.sgy *.segy *.SGY *.SEGY)"),
+        File("src", help="SEG-Y file to import (a .H file is read as SEPlib/AASPI data).",
+             pattern="SEG-Y (*.sgy *.segy *.SGY *.SEGY *.H)"),
         Str("volume", "", help="Name of the new volume (default: the file's stem)."),
         Int("iline_byte", 189, low=1, high=237, help="Trace header byte of the inline number."),
         Int("xline_byte", 193, low=1, high=237, help="Trace header byte of the crossline number."),
