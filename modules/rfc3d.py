@@ -73,7 +73,7 @@ MODULE = Module(
             help="Shuffles per attribute for the permutation importance (0 = skip it)."),
         Bool("probabilities", False,
              help="Also write one probability volume per class (rfc3d_probability_<class>_<project><suffix>)."),
-        File("model", "", help="A saved model folder (results/rfc3d_model_<project><suffix>) to predict "
+        File("model", "", help="A saved model folder (results/rfc3d_model_<project><suffix>, or its model.json) to predict "
                                "with instead of training; the attributes must be the model's, in order."),
         Volume("amplitude", "amplitude",
                help="Volume shown beside the prediction in the time-slice PNG (left out if the project has none)."),
