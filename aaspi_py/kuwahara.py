@@ -288,7 +288,8 @@ def kuwahara(
         For ``joint``: the divisor of each volume's variance (default: its global variance
         from :func:`global_variances`).
     chunks : (int, int, int), optional
-        Block shape used for numpy input (default 64 x 64 x up to 512 samples).
+        For numpy input: filter through dask blocks of this shape instead of slabs of
+        inlines (the result is the same; useful to bound memory of joint runs).
 
     Returns
     -------
@@ -308,8 +309,8 @@ def kuwahara(
         raise AaspiError(f"Kuwahara min_valid must be an int >= 1; got {min_valid!r}.")
     lazy = any(isinstance(a, da.Array) for a in (*arrays, guide, mask))
     shape = tuple(np.shape(arrays[0]))
-    if len(shape) != 3:
-        raise AaspiError(f"kuwahara needs 3D volumes (inline, crossline, sample); got shape {shape}.")
+    if len(shape) != 3 or 0 in shape:
+        raise AaspiError(f"kuwahara needs non-empty 3D volumes (inline, crossline, sample); got shape {shape}.")
     for a in arrays[1:]:
         if tuple(np.shape(a)) != shape:
             raise AaspiError(f"kuwahara volumes must share one shape; got {shape} and {tuple(np.shape(a))}.")

@@ -42,7 +42,9 @@ def run(ctx, p):
 
     for ds, name in zip(volumes[1:], names[1:]):
         same_grid(ds, name, "inputs")
-    mask = np.logical_and.reduce([ds["trace_mask"].values.astype(bool) for ds in volumes])
+    masks = [ds["trace_mask"].values.astype(bool) for ds in volumes]
+    # volumes that choose together share their live traces
+    mask = np.logical_and.reduce(masks)
 
     guide = None
     if p["selection"] == "guide":
@@ -67,16 +69,21 @@ def run(ctx, p):
     ctx.check()
 
     t0 = time.perf_counter()
-    outs = kuwahara(data, window, subwindows=p["subwindows"], statistic=p["statistic"],
-                    selection=p["selection"], guide=guide, mask=mask, min_valid=p["min_valid"],
-                    scales=scales)
+    options = {"subwindows": p["subwindows"], "statistic": p["statistic"], "min_valid": p["min_valid"]}
+    if p["selection"] == "each":
+        outs = [kuwahara(d, window, mask=m, **options) for d, m in zip(data, masks)]
+    else:
+        outs = kuwahara(data, window, selection=p["selection"], guide=guide, mask=mask,
+                        scales=scales, **options)
+        masks = [mask] * len(data)
     provenance = {"module": ctx.module.id, "parameters": dict(p)}
     writes, spreads = [], []
-    for name, ds, out in zip(names, volumes, outs):
+    for name, ds, out, live in zip(names, volumes, outs, masks):
         tmp = ctx.volume_output(_what(name))
-        writes.append(write_dataset(build_dataset(out, like=ds, kind="filtered", attrs=provenance),
+        writes.append(write_dataset(build_dataset(out, like=ds, kind="filtered", attrs=provenance,
+                                                  trace_mask=live),
                                     tmp, compute=False))
-        live_in = da.where(mask[:, :, None], ds["data"].data, np.nan)  # dead traces may hold zeros
+        live_in = da.where(live[:, :, None], ds["data"].data, np.nan)  # dead traces may hold zeros
         spreads += [da.nanstd(live_in), da.nanstd(out), da.nanmean(abs(out - live_in))]
     # one pass: with joint or guide selection the outputs share their blocks
     results = ctx.compute(*writes, *spreads, progress=ctx.progress.sub(0.2 if scales else 0.0, 1.0),
