@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import segyio
+from module_contract import ModuleContract
 from segy_files import IMPORTABLE, SEGY, renumbered_small, segyio_traces, shuffled_small
 
 from aaspi_py import AaspiError, open_volume, save_volume
@@ -145,3 +146,11 @@ def test_module_and_cli_export(tmp_path, capsys):
     assert (tmp_path / "cli.sgy").read_bytes() == (SEGY / "f3.sgy").read_bytes()
     assert main(["export-segy", "f3", str(tmp_path / "cli.sgy"), "--project", str(proj)]) == 2
     assert "already exists; pass --overwrite" in capsys.readouterr().err
+
+
+class TestSegyExportContract(ModuleContract):
+    module_id = "segy_export"
+
+    def setup_project(self, project):
+        import_segy(SEGY / "small.sgy", project.volumes_dir / "small.zarr")
+        return {"volume": "small", "dst": "results/small.sgy"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import segyio
+from module_contract import ModuleContract
 from segy_files import (
     IMPORTABLE,
     REGULAR,
@@ -366,3 +367,10 @@ def test_cli_import(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and "imported f3.sgy: 23 inlines" in out
     assert open_volume(tmp_path / "proj" / "volumes" / "amp.zarr")["data"].shape == (23, 18, 75)
+
+
+class TestSegyImportContract(ModuleContract):
+    module_id = "segy_import"
+
+    def setup_project(self, project):
+        return {"src": str(SEGY / "small.sgy"), "volume": "small"}
