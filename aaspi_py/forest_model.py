@@ -83,8 +83,12 @@ class ForestModel:
             raise AaspiError("Forest model: node arrays have different lengths; the model file is damaged.")
         if self.value.shape[1:] != (len(self.classes),) or len(self.class_names) != len(self.classes):
             raise AaspiError("Forest model: class table does not match the leaf values; the model file is damaged.")
-        if n and (self.left.min() < 0 or self.left.max() + 1 >= n + 1 or self.feature.min() < 0
-                  or self.feature.max() >= len(self.attributes)):
+        # the kernel runs without bounds checks: every index it can follow must be valid
+        split = self.threshold != np.inf
+        if n and (self.left.min() < 0 or self.left.max() >= n or np.any(self.left[split] + 1 >= n)
+                  or self.feature.min() < 0 or self.feature.max() >= len(self.attributes)
+                  or self.roots.min(initial=0) < 0 or self.roots.max(initial=0) >= n
+                  or self.depths.min(initial=0) < 0 or len(self.depths) != len(self.roots)):
             raise AaspiError("Forest model: node indices out of range; the model file is damaged.")
         if self.mean is not None:
             self.mean = np.asarray(self.mean, dtype=np.float64)

@@ -108,3 +108,15 @@ def test_threads_do_not_change_the_result(rng):
     model = ForestModel.from_sklearn(RandomForestClassifier(6, random_state=0).fit(X, y), list("abcde"))
     Z = rng.standard_normal((300_000, 5)).astype(np.float32)
     assert np.array_equal(model.predict_values(Z, threads=1), model.predict_values(Z, threads=3))
+
+
+def test_damaged_node_arrays_are_refused(tmp_path, rng):
+    # the kernel has no bounds checks, so a child index past the end must never load
+    X, y = _data(rng, 300)
+    folder = ForestModel.from_sklearn(RandomForestClassifier(2, random_state=0).fit(X, y), list("abcde")).save(tmp_path / "m")
+    with np.load(folder / "trees.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["left"][0] = len(arrays["left"]) - 1  # a split whose right child is past the end
+    np.savez(folder / "trees.npz", **arrays)
+    with pytest.raises(AaspiError, match="node indices out of range; the model file is damaged"):
+        ForestModel.load(folder)
