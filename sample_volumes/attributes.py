@@ -58,13 +58,16 @@ def compute_attributes(amplitude: np.ndarray, *, seed: int = 0, dt_ms: float = 4
     amplitude = np.asarray(amplitude, dtype=np.float32)
     rng = np.random.default_rng(seed + 104729)
     shape = amplitude.shape
-    analytic = signal.hilbert(amplitude, axis=-1)
-    re, im = amplitude, analytic.imag.astype(np.float32)
-    del analytic
+    # mirrored padding keeps the FFT's wrap-around out of the first and last samples
+    pad = min(32, shape[-1] - 1)
+    padded = np.pad(amplitude, ((0, 0), (0, 0), (pad, pad)), mode="reflect")
+    re, im = amplitude, signal.hilbert(padded, axis=-1).imag[..., pad:-pad].astype(np.float32)
+    del padded
     power = re * re + im * im
     out: dict[str, np.ndarray] = {}
 
-    out["envelope"] = ndimage.gaussian_filter(np.sqrt(power), (1.0, 1.0, 1.5))
+    # smoothed over about a wavelet length, so layer interference does not show as facies
+    out["envelope"] = ndimage.gaussian_filter(np.sqrt(power), (1.5, 1.5, 3.0))
 
     # instantaneous frequency weighted by energy, so noise in quiet zones does not dominate
     d_re = np.gradient(re, axis=-1)
@@ -76,7 +79,7 @@ def compute_attributes(amplitude: np.ndarray, *, seed: int = 0, dt_ms: float = 4
     del d_re, d_im, weighted
 
     out["cos_phase"] = re / np.sqrt(np.maximum(power, 1e-12))
-    out["coherence"] = semblance(re, im)
+    out["coherence"] = ndimage.gaussian_filter(semblance(re, im, samples=9), (1.0, 1.0, 2.0))
     out["dip_deviation"] = dip_deviation(amplitude)
 
     z = {k: _standard(out[k]) for k in INFORMATIVE}

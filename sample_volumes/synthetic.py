@@ -49,9 +49,11 @@ def _layer_log_impedance(rng: np.random.Generator, ns: int, n: int = 8192):
     """Piecewise-constant log impedance over relative geological time [-1, 2)."""
     tau = np.linspace(-1.0, 2.0, n, dtype=np.float32)
     mean_thickness = 4.0 / ns  # about four samples per layer at any size
-    n_layers = int(3.0 / mean_thickness) + 8
-    tops = np.cumsum(rng.exponential(mean_thickness, n_layers) + 0.8 * mean_thickness) - 1.0
-    values = rng.standard_normal(n_layers).astype(np.float32)
+    n_layers = int(3.0 / mean_thickness) + 8  # enough to fill [-1, 2)
+    # gamma-distributed thicknesses: varied, but no bed so thick that a slice has no reflector
+    tops = np.cumsum(rng.gamma(4.0, mean_thickness / 4.0, n_layers) + 0.25 * mean_thickness) - 1.0
+    # alternating sand and shale, so every depth has reflectors of comparable strength
+    values = (np.where(np.arange(n_layers) % 2 == 0, 1.0, -1.0) * rng.uniform(0.3, 1.0, n_layers)).astype(np.float32)
     # a slow compaction trend so layers are not white
     values += 0.3 * np.sin(np.linspace(0, 9, n_layers)).astype(np.float32)
     idx = np.clip(np.searchsorted(tops, tau), 0, n_layers - 1)
@@ -110,8 +112,8 @@ def make_geology(shape: tuple[int, int, int], seed: int = 0) -> dict[str, np.nda
     sea_floor = 0.07 + 0.02 * u + 0.01 * v
     water = (w < sea_floor) & ~salt
 
-    log_impedance = np.where(water, sediment.min() - 1.0, sediment).astype(np.float32)
-    salt_level = np.float32(log_z.max() + 1.5)  # salt is faster than any sediment: strong top
+    log_impedance = np.where(water, log_z.min() - 1.0, sediment).astype(np.float32)
+    salt_level = np.float32(log_z.max() + 0.5)  # salt is faster than any sediment: strong top
     chaos = _smooth_noise(rng, shape, (1.2, 1.2, 1.5))
     log_impedance = np.where(salt, salt_level + 1.2 * chaos, log_impedance)
     reflectivity = np.diff(log_impedance, axis=-1, prepend=log_impedance[..., :1])
@@ -161,19 +163,24 @@ def _fill_mtd(rng, sediment, mtd, tau, u, v, shape, tau_grid, log_z) -> None:
 def make_amplitude(geology: dict[str, np.ndarray], seed: int = 0) -> np.ndarray:
     """Convolve the reflectivity with the wavelets and add band-limited noise.
 
+    The reflectivity is mirrored past the first and last samples, so the survey has no
+    fading edge.
+
     Returns a float32 array of shape ``true_facies.shape``, background RMS about one.
     """
     rng = np.random.default_rng(seed + 7919)
     shape = geology["true_facies"].shape
-    amplitude = ndimage.convolve1d(geology["reflectivity_sediment"], ricker(F_SEDIMENT), axis=-1, mode="constant")
-    amplitude += 0.3 * ndimage.convolve1d(geology["reflectivity_salt"], ricker(F_SALT), axis=-1, mode="constant")
+    amplitude = ndimage.convolve1d(geology["reflectivity_sediment"], ricker(F_SEDIMENT), axis=-1, mode="reflect")
+    amplitude += 0.2 * ndimage.convolve1d(geology["reflectivity_salt"], ricker(F_SALT), axis=-1, mode="reflect")
+    # scale by the layers below the sea-floor reflection, the strongest event
     background = geology["true_facies"] == BACKGROUND
+    background[..., : shape[-1] // 6] = False
     rms = float(np.sqrt(np.mean(amplitude[background] ** 2))) if background.any() else 1.0
     amplitude /= max(rms, 1e-12)
     # noise that looks like processed data: laterally a little smooth, band-limited in time
-    noise = ndimage.convolve1d(rng.standard_normal(shape, dtype=np.float32), ricker(F_SEDIMENT), axis=-1, mode="constant")
+    noise = ndimage.convolve1d(rng.standard_normal(shape, dtype=np.float32), ricker(F_SEDIMENT), axis=-1, mode="reflect")
     noise = ndimage.uniform_filter(noise, (2, 2, 1))
-    amplitude += 0.08 * noise / max(float(noise.std()), 1e-12)
+    amplitude += 0.05 * noise / max(float(noise.std()), 1e-12)
     return amplitude.astype(np.float32)
 
 
