@@ -12,10 +12,39 @@ def _what(name: str) -> str:
     return stem[:-5] if stem.endswith(".zarr") else stem
 
 
+def _change_sums(x, y, live):
+    """Count, sum and sum of squares of the live input and of the output, and the summed
+    absolute change, of one block: a (8,) float64 array."""
+    import numpy as np
+
+    xv = np.where(live[:, :, None], x, np.nan).astype(np.float64)
+    yv = y.astype(np.float64)
+    fx, fy = np.isfinite(xv), np.isfinite(yv)
+    both = fx & fy
+    return np.array([fx.sum(), xv[fx].sum(), (xv[fx] ** 2).sum(), fy.sum(), yv[fy].sum(),
+                     (yv[fy] ** 2).sum(), both.sum(), np.abs(xv - yv)[both].sum()])
+
+
+def _change_statistics(x, y, live):
+    """Delayed (8,) sums of :func:`_change_sums` over all blocks of ``x`` (input) and ``y``."""
+    import itertools
+
+    import dask
+    import numpy as np
+
+    y = y.rechunk(x.chunks)
+    edges = [np.cumsum((0, *c)) for c in x.chunks[:2]]
+    parts = []
+    for (i, j, _), xb, yb in zip(itertools.product(*map(range, x.numblocks)),
+                                  x.to_delayed().ravel(), y.to_delayed().ravel()):
+        sl = (slice(edges[0][i], edges[0][i + 1]), slice(edges[1][j], edges[1][j + 1]))
+        parts.append(dask.delayed(_change_sums)(xb, yb, live[sl]))
+    return dask.delayed(sum)(parts)
+
+
 def run(ctx, p):
     import time
 
-    import dask.array as da
     import numpy as np
 
     from aaspi_py.errors import AaspiError
@@ -83,13 +112,15 @@ def run(ctx, p):
         writes.append(write_dataset(build_dataset(out, like=ds, kind="filtered", attrs=provenance,
                                                   trace_mask=live),
                                     tmp, compute=False))
-        live_in = da.where(live[:, :, None], ds["data"].data, np.nan)  # dead traces may hold zeros
-        spreads += [da.nanstd(live_in), da.nanstd(out), da.nanmean(abs(out - live_in))]
+        spreads.append(_change_statistics(ds["data"].data, out, live))
     # one pass: with joint or guide selection the outputs share their blocks
     results = ctx.compute(*writes, *spreads, progress=ctx.progress.sub(0.2 if scales else 0.0, 1.0),
                           status="filtering")
     seconds = time.perf_counter() - t0
-    spreads = [float(s) for s in results[len(writes):]]
+    spreads = []
+    for n, s, q, m, t, u, c, a in results[len(writes):]:
+        # dead traces may hold zeros in the input: the sums cover live traces only
+        spreads += [np.sqrt(max(q / n - (s / n) ** 2, 0.0)), np.sqrt(max(u / m - (t / m) ** 2, 0.0)), a / c]
 
     n_vox = int(np.prod(first["data"].shape))
     size = "x".join(map(str, window))
