@@ -171,24 +171,30 @@ class _Settings:
 
 
 def _one_cluster_fits(fd: _Facies, cols: np.ndarray, st: _Settings) -> list[tuple[float, int, FaciesFit]]:
-    """Closed-form K = 1 fits of every model from the facies' sufficient statistics."""
+    """Closed-form K = 1 fits of every model from the facies' sufficient statistics.
+
+    With one cluster the nine models reduce to three covariances: λI (EII, VII), a diagonal
+    (EEI, VVI, EVI) and a full one (EEE, EEV, EVV, VVV); they differ only in their BIC.
+    """
     d = len(cols)
     n = fd.n
     w = fd.scatter[np.ix_(cols, cols)]
     full = w / n + st.reg_covar * np.eye(d)
-    diag = np.diag(np.diag(full))
-    iso = np.eye(d) * np.trace(full) / d
+    shapes = {"iso": np.eye(d) * np.trace(full) / d, "diag": np.diag(np.diag(full)), "full": full}
+    ll = {}
+    for key, cov in shapes.items():
+        sign, logdet = np.linalg.slogdet(cov)
+        if sign > 0:
+            ll[key] = -0.5 * (n * d * math.log(2 * math.pi) + n * logdet + np.trace(np.linalg.solve(cov, w)))
     out = []
     for code in st.models:
         name = MODELS[code]
-        cov = iso if name in ("EII", "VII") else diag if name in ("EEI", "VVI", "EVI") else full
-        sign, logdet = np.linalg.slogdet(cov)
-        if sign <= 0:
+        key = "iso" if name in ("EII", "VII") else "diag" if name in ("EEI", "VVI", "EVI") else "full"
+        if key not in ll:
             continue
-        ll = -0.5 * (n * d * math.log(2 * math.pi) + n * logdet + np.trace(np.linalg.solve(cov, w)))
-        bic = ll - 0.5 * n_parameters(name, d, 1) * math.log(n)
-        out.append((bic, code, FaciesFit(1, name, bic, ll, np.ones(1), fd.mean[cols][None].copy(),
-                                         cov[None].copy())))
+        bic = ll[key] - 0.5 * n_parameters(name, d, 1) * math.log(n)
+        out.append((bic, code, FaciesFit(1, name, bic, ll[key], np.ones(1), fd.mean[cols][None].copy(),
+                                         shapes[key][None].copy())))
     return out
 
 
@@ -602,6 +608,20 @@ def select_attributes(
         strategy_detail=detail, pairs=pairs, parsimony_tolerance=parsimony_tolerance,
         mean=mean, std=std, counts=counts, validation=validation, parameters=params,
         seconds=time.perf_counter() - t0, screen_scores=screen_scores)
+
+
+def subsample(training: TrainingSet, max_voxels: int, seed: int = 0) -> TrainingSet:
+    """At most ``max_voxels`` voxels per facies (seeded; order kept), polygons and positions kept."""
+    rng = np.random.default_rng(seed)
+    keep = []
+    for m in range(training.n_facies):
+        where = np.flatnonzero(training.facies_index == m)
+        keep.append(np.sort(rng.choice(where, max_voxels, replace=False)) if len(where) > max_voxels else where)
+    keep = np.concatenate(keep)
+    return TrainingSet(facies=list(training.facies), attributes=list(training.attributes),
+                       values=training.values[keep], facies_index=training.facies_index[keep],
+                       positions=training.positions[keep], polygon=training.polygon[keep],
+                       volumes=list(training.volumes), name=training.name)
 
 
 def load_training(path: str | os.PathLike, project=None) -> TrainingSet:

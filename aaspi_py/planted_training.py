@@ -54,7 +54,7 @@ def planted_training_set(n_per_facies: int = 5000, n_attributes: int = 9, n_info
     base += _SHIFTS[:n_informative][:, labels].T
     # mtd: two sub-clusters along the second informative attribute
     mtd = np.flatnonzero(labels == 1)
-    base[mtd, 1] += np.where(rng.random(len(mtd)) < 0.5, -1.6, 1.6)
+    base[mtd, 1] += np.where(rng.random(len(mtd)) < 0.5, -2.0, 2.0)
     columns = [base[:, j] for j in range(n_informative)]
     kinds = ["informative"] * n_informative
     for r in range(n_redundant):
