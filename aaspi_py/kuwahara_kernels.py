@@ -335,6 +335,7 @@ def _median_plane(x, w0, w1, w2, g0, g1, g2, index, out):
     count, as ``numpy.median``), NaN where no window or no finite voxel.
     """
     buf = np.empty(w0 * w1 * w2)
+    srt = np.empty(w0 * w1 * w2)
     b1, b2 = index.shape
     for j in range(b1):
         for k in range(b2):
@@ -358,14 +359,24 @@ def _median_plane(x, w0, w1, w2, g0, g1, g2, index, out):
             if m == 0:
                 out[j, k] = np.nan
                 continue
-            upper = _select(buf, m, m // 2)
-            if m % 2 == 1:
-                out[j, k] = upper
+            if m <= 32:
+                # small windows: rank counting (branch-free, about twice quickselect's speed)
+                for t in range(m):
+                    y = buf[t]
+                    r = 0
+                    for u in range(m):
+                        r += buf[u] < y
+                    for u in range(t):
+                        r += buf[u] == y
+                    srt[r] = y
+                upper = srt[m // 2]
+                lower = srt[m // 2 - 1] if m > 1 else upper
             else:
+                upper = _select(buf, m, m // 2)
                 lower = buf[0]
                 for t in range(1, m // 2):
                     lower = max(lower, buf[t])
-                out[j, k] = 0.5 * (lower + upper)
+            out[j, k] = upper if m % 2 == 1 else 0.5 * (lower + upper)
 
 
 @njit(**_OPTS)

@@ -142,6 +142,8 @@ def test_without_nan_or_mask_and_min_valid(rng):
     assert kuwahara(x).dtype == np.float64 and kuwahara(x.astype("f4")).dtype == np.float32
     x[rng.random(x.shape) < 0.3] = np.nan
     assert_same(kuwahara(x, (3, 3, 3), min_valid=12), brute_each(x, (3, 3, 3), min_valid=12))
+    # windows of more than 32 voxels take the median by quickselect instead of rank counting
+    assert_same(kuwahara(x, (5, 3, 3), statistic="median"), brute_each(x, (5, 3, 3), statistic="median"))
 
 
 @pytest.mark.parametrize("window", [(3, 3, 3), (3, 5, 1)])
