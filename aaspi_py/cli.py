@@ -260,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         except UsageError as e:
             print(f"aaspi: error: {e}", file=sys.stderr)
             return 2
+        except SystemExit as e:  # --help and --version end here
+            return int(e.code or 0)
         args.debug = debug
         return _main(args, rest, debug)
 

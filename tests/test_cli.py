@@ -73,6 +73,13 @@ def test_info_describes_a_volume(sample_project, capsys):
     assert code == 0 and out2 == out
 
 
+def test_help_exits_0(capsys):
+    for argv in (["--help"], ["run", "--help"], ["info", "--help"], ["demo", "--help"]):
+        code, out, err = run_cli(capsys, *argv)
+        assert code == 0 and out.startswith("usage: aaspi") and errors(err) == [], argv
+    assert "--size {small,demo}" in run_cli(capsys, "demo", "--help")[1]
+
+
 def test_run_help_lists_generated_options(capsys):
     code, out, _ = run_cli(capsys, "run", "volume_info", "--help")
     assert code == 0
