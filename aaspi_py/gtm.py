@@ -167,6 +167,14 @@ class Exponents:
         # rounding of a (D + 2)-term dot product, terms bounded by coef (||x||² + ||y||²)
         self._err = 2.0 * (d + 2) * np.finfo(np.float64).eps * self.coef
         self._y2max = float(y2.max()) if k else 0.0
+        self._ymax = float(np.sqrt(self._y2max))
+
+    def lowest(self, xa: np.ndarray) -> float:
+        """A lower bound of the exponents of augmented rows ``xa``:
+        ``-coef (||x|| + ||y||)² <= -coef ||x - y||²``."""
+        if not len(xa):
+            return 0.0
+        return -self.coef * (float(np.sqrt(xa[:, -1].max())) + self._ymax) ** 2
 
     @property
     def n_nodes(self) -> int:
@@ -208,7 +216,8 @@ def exp_block(xa: np.ndarray, expo: Exponents, out: np.ndarray, tiny: float = TI
         ``log Σ_k exp(a_nk) = log(total_n) + shift_n``.
     """
     expo.fill(xa, out)
-    np.maximum(out, floor, out=out)
+    if expo.lowest(xa) < floor:  # the clip is a pass over the block: skip it when it cannot bite
+        np.maximum(out, floor, out=out)
     np.exp(out, out=out)
     total = out.sum(axis=1)
     shift = np.zeros(len(out))

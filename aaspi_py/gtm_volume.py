@@ -24,11 +24,12 @@ every statistic and get 0 in every output volume.
 
 :func:`map_volume` builds all these as lazy dask arrays sharing one task per chunk, so
 one ``dask.compute`` of all outputs reads every input chunk once, with memory bounded
-by a few chunks per worker.
+by a few chunks per worker (build and compute writers inside :func:`one_pass`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -44,7 +45,6 @@ from .gtm import (
     GTM,
     TINY,
     Exponents,
-    augment,
     block_rows,
     gtm_from_dict,
     gtm_to_dict,
@@ -233,7 +233,7 @@ class _Kernel:
     gtm_mean: np.ndarray     # (D,)
     centers: np.ndarray      # (K, D) node centres, centred
     beta: float
-    expo: Exponents          # a/2 = -β/4 ||x - y_k||²
+    expo: Exponents          # a/2 with facies PDFs, else a (a = -β/2 ||x - y_k||²)
     mix: np.ndarray          # (K, 2 + M + 1): latent coordinates, P(m|k), ones
     sqrt_pdfs: np.ndarray    # (K, M)
     classify_by: str
@@ -253,7 +253,7 @@ class _Kernel:
             sqrt_pdfs = np.zeros((len(g.nodes_), 0))
         centers = g.means_ - g.mean_
         return cls(center=model.center, scale=model.scale, gtm_mean=g.mean_, centers=centers,
-                   beta=float(g.beta_), expo=Exponents(centers, float(g.beta_), 0.5),
+                   beta=float(g.beta_), expo=Exponents(centers, float(g.beta_), 0.5 if model.facies_pdfs is not None else 1.0),
                    mix=np.ascontiguousarray(mix), sqrt_pdfs=np.ascontiguousarray(sqrt_pdfs),
                    classify_by=classify_by)
 
@@ -292,57 +292,83 @@ def map_chunk(kernel: _Kernel, mask: np.ndarray, *blocks: np.ndarray) -> tuple[n
     shape = blocks[0].shape
     n = int(np.prod(shape))
     d = len(blocks)
-    X = np.empty((n, d))
+    # attributes as rows (d, n): contiguous passes to standardise, small transposes per block
+    XT = np.empty((d, n))
     for j, b in enumerate(blocks):
-        X[:, j] = np.asarray(b, dtype=np.float64).reshape(-1)
-    live = np.repeat(np.asarray(mask, dtype=bool).reshape(-1), shape[2]) & np.isfinite(X).all(axis=1)
-    rows = np.flatnonzero(live)
-    Xl = (X[rows] - kernel.center) / kernel.scale - kernel.gtm_mean
-    del X
+        row = XT[j]
+        row[:] = np.asarray(b).reshape(-1)
+        row -= kernel.center[j]
+        row /= kernel.scale[j]
+        row -= kernel.gtm_mean[j]
+    live = np.repeat(np.asarray(mask, dtype=bool).reshape(-1), shape[2]) & np.isfinite(XT).all(axis=0)
+    every = bool(live.all())
+    rows = None if every else np.flatnonzero(live)
+    if not every:
+        XT = XT[:, rows]
+    n_live = XT.shape[1]
     m = kernel.n_facies
-    res = np.empty((len(rows), kernel.n_channels))
+    res = np.empty((kernel.n_channels, n_live))
     k = len(kernel.centers)
     pdf = np.zeros(k)
     step = block_rows(k)
-    H = np.empty((min(step, max(len(rows), 1)), k))
-    E = np.empty_like(H)
-    floor = 0.5 * EXP_FLOOR
-    # H = exp(a/2) with a = -β/2 ||x - y_k||²: sqrt(R) for the Bhattacharyya coefficients
-    # comes for free and R ∝ H² costs a multiply instead of a second exp. The last column
-    # of ``mix`` is ones, so the product with it also gives the row sums.
-    for start in range(0, len(rows), step):
-        xa = augment(Xl[start:start + step])
+    # With facies, H = exp(a/2) (a = -β/2 ||x - y_k||²): sqrt(R) for the Bhattacharyya
+    # coefficients comes for free and R ∝ H² costs a multiply instead of a second exp;
+    # without, E = exp(a) directly. The last column of ``mix`` is ones, so the product
+    # with it also gives the row sums.
+    half = m > 0
+    H = np.empty((min(step, max(n_live, 1)), k))
+    E = np.empty_like(H) if half else H
+    xa_buf = np.empty((len(H), d + 2))
+    xa_buf[:, d] = 1.0
+    floor = (0.5 if half else 1.0) * EXP_FLOOR
+    for start in range(0, n_live, step):
+        stop = min(start + step, n_live)
+        xa = xa_buf[: stop - start]
+        xa[:, :d] = XT[:, start:stop].T
+        np.einsum("ij,ij->i", xa[:, :d], xa[:, :d], out=xa[:, d + 1])
         h, e = H[: len(xa)], E[: len(xa)]
         kernel.expo.fill(xa, h)
-        np.maximum(h, floor, out=h)
+        if kernel.expo.lowest(xa) < floor:
+            np.maximum(h, floor, out=h)
         np.exp(h, out=h)
-        np.multiply(h, h, out=e)
+        if half:
+            np.multiply(h, h, out=e)
         mixed = e @ kernel.mix
         far = np.flatnonzero(~(mixed[:, -1] >= TINY))
         if far.size:  # far from every node: shift by the row maximum (log-sum-exp)
             a = kernel.expo.fill(xa[far], np.empty((far.size, k)))
             a -= a.max(axis=1)[:, None]
             np.maximum(a, floor, out=a)
-            h[far] = np.exp(a)
-            e[far] = h[far] * h[far]
+            np.exp(a, out=a)
+            h[far] = a
+            if half:
+                e[far] = a * a
             mixed[far] = e[far] @ kernel.mix
-        total = mixed[:, -1]
-        out = res[start:start + len(xa)]
-        inv = 1.0 / total
-        out[:, 0:2] = mixed[:, 0:2] * inv[:, None]
-        out[:, 3 + m:] = mixed[:, 2:2 + m] * inv[:, None]
-        out[:, 2] = h.argmax(axis=1) + 1
+        inv = 1.0 / mixed[:, -1]
+        mixed *= inv[:, None]
+        res[0:2, start:stop] = mixed[:, 0:2].T
+        res[2, start:stop] = h.argmax(axis=1) + 1
         pdf += e.T @ inv
         if m:
-            out[:, 3:3 + m] = np.minimum((h @ kernel.sqrt_pdfs) * np.sqrt(inv)[:, None], 1.0)
-    channels = np.zeros((kernel.n_channels, n), dtype=np.float32)
-    channels[:, rows] = res.T
+            res[3 + m:, start:stop] = mixed[:, 2:2 + m].T
+            bc = h @ kernel.sqrt_pdfs
+            bc *= np.sqrt(inv)[:, None]
+            res[3:3 + m, start:stop] = np.minimum(bc, 1.0).T
+    if every:
+        channels = res.astype(np.float32)
+    else:
+        channels = np.zeros((kernel.n_channels, n), dtype=np.float32)
+        channels[:, rows] = res
     classes = np.zeros(n, dtype=np.int16)
     if m:
-        score = res[:, 3 + m:] if kernel.classify_by == "posterior" else res[:, 3:3 + m]
-        classes[rows] = score.argmax(axis=1) + 1
+        score = res[3 + m:] if kernel.classify_by == "posterior" else res[3:3 + m]
+        best = score.argmax(axis=0) + 1
+        if every:
+            classes[:] = best
+        else:
+            classes[rows] = best
     return (channels.reshape((kernel.n_channels, *shape)), classes.reshape(shape), pdf,
-            np.array([rows.size]))
+            np.array([n_live]))
 
 
 # ---------------------------------------------------------------- whole volumes
@@ -376,7 +402,8 @@ def map_volume(model: VolumeGTM, arrays: Sequence[Any], trace_mask: Any, *,
     Returns
     -------
     VolumeMaps
-        Compute the arrays you need together (``dask.compute``) so chunks are read once.
+        Compute the arrays you need together (``dask.compute``) so chunks are read once;
+        build and compute zarr writers of them inside :func:`one_pass`.
     """
     import dask
     import dask.array as da
@@ -421,6 +448,21 @@ def map_volume(model: VolumeGTM, arrays: Sequence[Any], trace_mask: Any, *,
         pdf=da.stack(pdfs).sum(axis=0),
         live_voxels=da.concatenate(counts).sum(),
     )
+
+
+@contextlib.contextmanager
+def one_pass():
+    """Build and compute several outputs of one :func:`map_volume` inside this block.
+
+    Writers such as ``xarray.Dataset.to_zarr(compute=False)`` wrap each output in its own
+    delayed graph, and dask's low-level fusion then folds the shared per-chunk task into
+    every one of them under new names, so each output would recompute the whole mapping.
+    Without fusion the per-chunk task keeps its key and runs once for all outputs.
+    """
+    import dask
+
+    with dask.config.set({"optimization.fuse.active": False}):
+        yield
 
 
 # ---------------------------------------------------------------- voxels from volumes

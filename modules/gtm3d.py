@@ -153,14 +153,22 @@ def _pair(p, name):
 def run(ctx, p):
     import json
     import time
+    import warnings
 
     import dask.array as da
     import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
 
     from aaspi_py.errors import AaspiError
     from aaspi_py.gtm_plots import latent_density_png, loglik_png
-    from aaspi_py.gtm_volume import VolumeGTM, gather_voxels, map_volume, sample_live_voxels
+    from aaspi_py.gtm_volume import (
+        VolumeGTM,
+        gather_voxels,
+        map_volume,
+        one_pass,
+        sample_live_voxels,
+    )
     from aaspi_py.project import check_name
     from aaspi_py.volume import build_dataset, write_dataset
 
@@ -195,10 +203,6 @@ def run(ctx, p):
         fit_progress.update(it / max(p["max_iter"], 1), f"EM iteration {it}: log-likelihood {loglik:.4f}")
         ctx.check()
 
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # reported in the summary instead
         model = VolumeGTM.fit(sample, names, standardize=p["standardize"], callback=on_iteration,
@@ -229,19 +233,20 @@ def run(ctx, p):
         return write_dataset(build_dataset(array, like=first, kind=kind, attrs=provenance, trace_mask=mask),
                              tmp, compute=False)
 
-    writes = [lazy(maps.latent_mean[0], "latent_u1", "latent"), lazy(maps.latent_mean[1], "latent_u2", "latent"),
-              lazy(maps.latent_mode, "latent_mode", "latent")]
-    for f, vol in zip(model.facies, maps.bhattacharyya):
-        writes.append(lazy(vol, f"probability_{f}", "probability"))
-    for f, vol in zip(model.facies, maps.posterior):
-        writes.append(lazy(vol, f"posterior_{f}", "probability"))
-    extra = [maps.pdf, maps.live_voxels]
-    if model.n_facies:
-        writes.append(lazy(maps.classification, "classification", "classification"))
-        extra.append(da.bincount(maps.classification.ravel().astype(np.intp), minlength=model.n_facies + 1))
     t1 = time.perf_counter()
     # the chunk kernels make small BLAS calls: threads inside them only add overhead
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_pass(), threadpool_limits(limits=1, user_api="blas"):
+        writes = [lazy(maps.latent_mean[0], "latent_u1", "latent"),
+                  lazy(maps.latent_mean[1], "latent_u2", "latent"),
+                  lazy(maps.latent_mode, "latent_mode", "latent")]
+        for f, vol in zip(model.facies, maps.bhattacharyya):
+            writes.append(lazy(vol, f"probability_{f}", "probability"))
+        for f, vol in zip(model.facies, maps.posterior):
+            writes.append(lazy(vol, f"posterior_{f}", "probability"))
+        extra = [maps.pdf, maps.live_voxels]
+        if model.n_facies:
+            writes.append(lazy(maps.classification, "classification", "classification"))
+            extra.append(da.bincount(maps.classification.ravel().astype(np.intp), minlength=model.n_facies + 1))
         results = ctx.compute(*writes, *extra, progress=ctx.progress.sub(0.4, 0.95), status="mapping voxels")
     map_seconds = time.perf_counter() - t1
     pdf, live = np.asarray(results[len(writes)]), int(results[len(writes) + 1])

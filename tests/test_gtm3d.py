@@ -103,6 +103,18 @@ def test_outputs_are_probabilities_and_do_not_depend_on_chunking(tmp_path):
     np.testing.assert_array_equal(a["classification"][live], post[:, live].argmax(axis=0) + 1)
 
 
+def test_every_chunk_is_mapped_once_for_all_outputs(project, monkeypatch):
+    import aaspi_py.gtm_volume as gv
+
+    calls = []
+    original = gv.map_chunk
+    monkeypatch.setattr(gv, "map_chunk", lambda *a: calls.append(1) or original(*a))
+    make_project(project, chunks=(5, 4, 7))
+    res = aaspi_py.run("gtm3d", project.root, inputs=["a1", "a2", "a3"], training_set="train", **SMALL)
+    assert len([n for n in res.outputs if not n.endswith((".png", "model_test"))]) == 10
+    assert len(calls) == 3 * 3 * 3  # one task per input chunk feeds the ten volumes and the PDF
+
+
 def test_classification_beats_chance(project):
     make_project(project)
     aaspi_py.run("gtm3d", project.root, inputs=["a1", "a2", "a3"], training_set="train", **SMALL)
