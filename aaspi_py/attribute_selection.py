@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from . import gmm_em
-from .bhattacharyya import bhattacharyya, log_det
+from .bhattacharyya_distance import bhattacharyya, log_det
 from .errors import AaspiError
 from .gmm_models import MODELS, model_code, n_parameters
 from .training import TrainingSet

@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import gmm_em
-from .bhattacharyya import bhattacharyya
+from .bhattacharyya_distance import bhattacharyya
 from .gmm_models import MODELS, model_code, n_parameters
 
 __all__ = ["GaussianMixture", "bhattacharyya", "MODELS"]
