@@ -100,11 +100,19 @@ def item_size(code: int) -> int:
 
 # ---------------------------------------------------------------- decode
 
-def decode(raw: np.ndarray, code: int) -> np.ndarray:
-    """Stored samples (any shape, file dtype from :func:`sample_dtype`) -> float32 array."""
+def decode(raw: np.ndarray, code: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Stored samples (any shape, file dtype from :func:`sample_dtype`) -> float32 array,
+    written into ``out`` (float32, same shape) when given."""
     if code == 1:
-        return ibm_to_float32(raw)
-    return raw.astype(np.float32)
+        value = ibm_to_float32(raw)
+        if out is None:
+            return value
+        out[...] = value
+        return out
+    if out is None:
+        return raw.astype(np.float32)
+    np.copyto(out, raw, casting="unsafe")  # byte swap and conversion in one pass
+    return out
 
 
 def ibm_to_float32(raw: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -68,53 +69,88 @@ def _read_exact(f, offset: int, view: memoryview) -> None:
         got += n
 
 
-def read_block(layout: SegyLayout, trace_index: np.ndarray, keep_headers: bool = True):
+_buffers: dict[tuple[int, str], np.ndarray] = {}
+
+
+def _buffer(nbytes: int, kind: str) -> np.ndarray:
+    """A per-thread buffer, reused between blocks (fresh pages cost a fault each);
+    released by :func:`_release_buffers` when the import ends."""
+    key = (threading.get_ident(), kind)
+    buf = _buffers.get(key)
+    if buf is None or buf.size < nbytes:
+        buf = _buffers[key] = np.empty(nbytes, np.uint8)
+    return buf[:nbytes]
+
+
+def _release_buffers() -> None:
+    _buffers.clear()
+
+
+def read_block(layout: SegyLayout, trace_index: np.ndarray, keep_headers: bool = True, *, reuse: bool = False):
     """Read and decode the traces of one grid block.
 
     Parameters
     ----------
     layout : the file's layout
     trace_index : int array of shape (ni, nx): position of each trace in the file, -1 for none
+    reuse : decode into this thread's reusable buffer (valid until the thread's next block)
 
     Returns
     -------
     data : float32 array of shape (ni, nx, samples), zeros where there is no trace
+    live : bool array of shape (ni, nx): the trace exists and is not all zeros
     headers : uint8 array of shape (ni, nx, 240) (raw trace headers, zeros where no
         trace) or None when ``keep_headers`` is False
     """
     ni, nx = trace_index.shape
+    ns = layout.samples
     flat = trace_index.ravel()
     live = np.flatnonzero(flat >= 0)
     order = np.argsort(flat[live], kind="stable")
     pos, traces = live[order], flat[live][order]
-    records = np.empty(traces.size, layout.record_dtype)
-    raw = memoryview(records.view(np.uint8))
     size = layout.trace_size
+    raw = _buffer(traces.size * size, "raw")
+    view = memoryview(raw)
     # runs of consecutive traces in the file are read with one call each
     breaks = np.flatnonzero(np.diff(traces) != 1) + 1
     starts, stops = np.r_[0, breaks], np.r_[breaks, traces.size]
     with open(layout.path, "rb", buffering=0) as f:
         for a, b in zip(starts.tolist(), stops.tolist()):
-            _read_exact(f, layout.data_start + int(traces[a]) * size, raw[a * size:b * size])
-    samples = decode(records["samples"], layout.format)
-    in_grid_order = traces.size == flat.size and np.array_equal(pos, np.arange(flat.size))
-    if in_grid_order:
-        data = samples.reshape(ni, nx, layout.samples)
+            _read_exact(f, layout.data_start + int(traces[a]) * size, view[a * size:b * size])
+    records = raw.view(layout.record_dtype)
+    if reuse:
+        data = _buffer(ni * nx * ns * 4, "data").view(np.float32).reshape(ni * nx, ns)
     else:
-        data = np.zeros((ni * nx, layout.samples), np.float32)
-        data[pos] = samples
-        data = data.reshape(ni, nx, layout.samples)
+        data = np.empty((ni * nx, ns), np.float32)
+    if traces.size == flat.size and np.array_equal(pos, np.arange(flat.size)):
+        decode(records["samples"], layout.format, out=data)  # already in grid order
+    else:
+        data[...] = 0
+        data[pos] = decode(records["samples"], layout.format)
+    alive = data.any(axis=1)
     headers = None
     if keep_headers:
         headers = np.zeros((ni * nx, 240), np.uint8)
         headers[pos] = records["header"]
         headers = headers.reshape(ni, nx, 240)
-    return data, headers
+    return data.reshape(ni, nx, ns), alive.reshape(ni, nx), headers
 
 
-def _live(block: np.ndarray) -> np.ndarray:
-    """Traces with at least one non-zero sample (dead all-zero traces are masked)."""
-    return np.any(block != 0, axis=-1)
+def write_block(layout: SegyLayout, trace_index: np.ndarray, origin: tuple[int, int], path: str,
+                keep_headers: bool) -> int:
+    """Read one block of traces and write it into the volume at ``path``; returns the live
+    trace count. Blocks are unions of whole zarr chunks, so writers never share a chunk."""
+    import zarr
+
+    data, alive, headers = read_block(layout, trace_index, keep_headers, reuse=True)
+    i0, x0 = origin
+    i1, x1 = i0 + alive.shape[0], x0 + alive.shape[1]
+    root = Path(path)
+    zarr.open_array(root / "data", mode="r+")[i0:i1, x0:x1, :] = data
+    zarr.open_array(root / "trace_mask", mode="r+")[i0:i1, x0:x1] = alive
+    if headers is not None:
+        zarr.open_array(root / "trace_header", mode="r+")[i0:i1, x0:x1, :] = headers
+    return int(alive.sum())
 
 
 # ---------------------------------------------------------------- dataset
@@ -141,58 +177,54 @@ def _blocks(shape: tuple[int, int], ci: int, cx: int, trace_size: int) -> tuple[
     return bi, bx
 
 
-def _build_dataset(layout: SegyLayout, grid: Grid, chunks, keep_headers: bool, attrs: dict):
-    import dask
+def _skeleton(layout: SegyLayout, grid: Grid, chunk_shape, keep_headers: bool, attrs: dict):
+    """The volume's Dataset with lazy placeholders for the traces, mask and headers (written
+    block by block by :func:`write_block`), and its zarr encoding."""
     import dask.array as da
     import xarray as xr
 
     ni, nx = grid.shape
-    ns = layout.samples
-    ci, cx, cs = _chunks((ni, nx, ns), chunks, layout.trace_size)
-    bi, bx = _blocks((ni, nx), ci, cx, layout.trace_size)
-    token = uuid.uuid4().hex[:8]
-    data_rows, header_rows = [], []
-    for i0 in range(0, ni, bi):
-        data_row, header_row = [], []
-        for x0 in range(0, nx, bx):
-            index = grid.trace_index[i0:i0 + bi, x0:x0 + bx]
-            shape = index.shape
-            block = dask.delayed(read_block, pure=True, nout=2)(
-                layout, index, keep_headers, dask_key_name=f"segy-read-{token}-{i0}-{x0}")
-            data_row.append([da.from_delayed(block[0], shape + (ns,), np.float32)])
-            if keep_headers:
-                header_row.append([da.from_delayed(block[1], shape + (240,), np.uint8)])
-        data_rows.append(data_row)
-        header_rows.append(header_row)
-    data = da.block(data_rows)  # nested inline, crossline, sample
-    mask = data.map_blocks(_live, drop_axis=2, dtype=bool)
+    ci, cx, cs = chunk_shape
     dims = ("inline", "crossline")
     ds = xr.Dataset(
-        {"data": (dims + ("sample",), data)},
+        {"data": (dims + ("sample",), da.zeros((ni, nx, layout.samples), dtype=np.float32, chunks=chunk_shape))},
         coords={
             "inline": ("inline", grid.inline),
             "crossline": ("crossline", grid.crossline),
             "sample": ("sample", layout.sample_axis(), {"domain": "time", "units": "ms"}),
             "cdp_x": (dims, grid.cdp_x),
             "cdp_y": (dims, grid.cdp_y),
-            "trace_mask": (dims, mask),
+            "trace_mask": (dims, da.zeros((ni, nx), dtype=bool, chunks=(ci, cx))),
         },
         attrs=attrs,
     )
     encoding: dict[str, dict[str, Any]] = {
-        "data": {"chunks": (ci, cx, cs), "compressors": AMPLITUDE_COMPRESSORS},
+        "data": {"chunks": (ci, cx, cs), "compressors": AMPLITUDE_COMPRESSORS, "write_empty_chunks": True},
         "cdp_x": {"chunks": (ci, cx)},
         "cdp_y": {"chunks": (ci, cx)},
         "trace_mask": {"chunks": (ci, cx)},
     }
     if keep_headers:
-        ds["trace_header"] = (dims + ("header_byte",), da.block(header_rows),
+        ds["trace_header"] = (dims + ("header_byte",), da.zeros((ni, nx, 240), dtype=np.uint8, chunks=(ci, cx, 240)),
                               {"description": "raw 240-byte SEG-Y trace headers, file byte order"})
         ds["trace_order"] = (dims, grid.trace_index.astype(np.int32, copy=False),
                              {"description": "0-based position of the trace in the SEG-Y file, -1 where none"})
         encoding["trace_header"] = {"chunks": (ci, cx, 240)}
         encoding["trace_order"] = {"chunks": (ci, cx)}
-    return ds, encoding, (ci, cx, cs)
+    return ds, encoding
+
+
+def _write_tasks(layout: SegyLayout, grid: Grid, chunk_shape, path: Path, keep_headers: bool) -> list:
+    import dask
+
+    ni, nx = grid.shape
+    bi, bx = _blocks((ni, nx), chunk_shape[0], chunk_shape[1], layout.trace_size)
+    token = uuid.uuid4().hex[:8]
+    return [
+        dask.delayed(write_block, pure=False)(layout, grid.trace_index[i0:i0 + bi, x0:x0 + bx], (i0, x0),
+                                              str(path), keep_headers, dask_key_name=f"segy-block-{token}-{i0}-{x0}")
+        for i0 in range(0, ni, bi) for x0 in range(0, nx, bx)
+    ]
 
 
 # ---------------------------------------------------------------- import
@@ -259,35 +291,30 @@ def import_segy(
     }
     if keep_headers:
         attrs["segy_headers_id"] = uuid.uuid4().hex
-    ds, encoding, chunk_shape = _build_dataset(layout, grid, chunks, keep_headers, attrs)
+    chunk_shape = _chunks((*grid.shape, layout.samples), chunks, layout.trace_size)
+    ds, encoding = _skeleton(layout, grid, chunk_shape, keep_headers, attrs)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(dst)
     try:
-        delayed = ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, encoding=encoding,
-                             compute=False)
-        compute(delayed, progress=progress.sub(0.1, 1.0), status="importing traces")
+        # metadata and the small coordinates now; the placeholders are never computed
+        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, encoding=encoding, compute=False)
+        live = sum(compute(*_write_tasks(layout, grid, chunk_shape, tmp, keep_headers),
+                           progress=progress.sub(0.1, 1.0), status="importing traces"))
         progress.check()
-        live = _written_mask(tmp)
         commit_path(tmp, dst, overwrite=overwrite)
     except BaseException:
         remove_path(tmp)
         raise
+    finally:
+        _release_buffers()
     seconds = time.perf_counter() - t_start
     return _report(src, layout, grid, live, chunk_shape, seconds)
 
 
-def _written_mask(path: Path) -> np.ndarray:
-    import zarr
-
-    return np.asarray(zarr.open_array(path / "trace_mask", mode="r")[...])
-
-
-def _report(src: Path, layout: SegyLayout, grid: Grid, live: np.ndarray, chunk_shape, seconds: float) -> dict:
+def _report(src: Path, layout: SegyLayout, grid: Grid, n_live: int, chunk_shape, seconds: float) -> dict:
     ni, nx = grid.shape
-    has_trace = grid.trace_index >= 0
-    n_live = int(live.sum())
-    dead = int(has_trace.sum()) - n_live
-    missing = int((~has_trace).sum())
+    dead = layout.traces - n_live
+    missing = ni * nx - layout.traces
     samples = layout.sample_axis()
     size = src.stat().st_size
     il, xl = grid.inline, grid.crossline

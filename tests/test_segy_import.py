@@ -73,6 +73,8 @@ def test_attributes_keep_the_headers(tmp_path):
     assert ds.attrs["segy_format"] == 3 and ds.attrs["segy_endian"] == "big"
     assert ds.attrs["kind"] == "amplitude"
     assert ds["trace_header"].dims == ("inline", "crossline", "header_byte")
+    assert (ds["data"].dtype, ds["trace_header"].dtype, ds["trace_mask"].dtype, ds["trace_order"].dtype) == (
+        np.float32, np.uint8, bool, np.int32)
     with segyio.open(SEGY / "f3.sgy") as f:
         assert bytes(ds["trace_header"].values[0, 0]) == bytes(f.header[0].buf)
         assert bytes(ds["trace_header"].values[-1, -1]) == bytes(f.header[f.tracecount - 1].buf)
