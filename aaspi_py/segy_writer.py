@@ -198,14 +198,14 @@ def _time_scalar(t0: float) -> tuple[int, int]:
     return int(round(t0)), 0
 
 
-def _generated_headers(ds: xr.Dataset, i0: int, i1: int, x0: int, x1: int, first: int,
+def _generated_headers(ds: xr.Dataset, i0: int, i1: int, x0: int, x1: int,
                        live: np.ndarray, endian: str, scalars: tuple[int, int, int]) -> np.ndarray:
+    """Trace headers of the block [i0:i1, x0:x1] of a volume written in inline order."""
     ni, nx = i1 - i0, x1 - x0
     used = _bytes(ds)
     h = np.zeros((ni * nx, 240), np.uint8)
     ii, jj = np.divmod(np.arange(ni * nx), nx)
-    nx_all = ds.sizes["crossline"]
-    seq = first + ii * nx_all + jj + 1
+    seq = (i0 + ii) * ds.sizes["crossline"] + x0 + jj + 1
     coord_scalar, delay, time_scalar = scalars
     factor = float(coord_scalar) if coord_scalar > 0 else 1.0 / -coord_scalar if coord_scalar < 0 else 1.0
     s = ds["sample"].values
@@ -293,7 +293,7 @@ def _write(ds: xr.Dataset, plan: _Plan, path: Path, progress) -> int:
                 if plan.mode == "generated":
                     order = (np.arange(i0, i1)[:, None] * nx + np.arange(x0, x1)[None, :]).ravel()
                     live = np.asarray(ds["trace_mask"][i0:i1, x0:x1].values)
-                    headers = _generated_headers(ds, i0, i1, x0, x1, 0, live, plan.endian, scalars)
+                    headers = _generated_headers(ds, i0, i1, x0, x1, live, plan.endian, scalars)
                     data = np.where(live.reshape(-1, 1), data, 0)
                 else:
                     order = np.asarray(plan.order[i0:i1, x0:x1].values).ravel().astype(np.int64)

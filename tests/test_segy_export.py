@@ -103,11 +103,27 @@ def test_generated_headers_for_a_synthetic_volume(tmp_path):
         assert f.header[1 * 6 + 2][segyio.TraceField.TraceIdentificationCode] == 2
         assert f.header[0][segyio.TraceField.TraceIdentificationCode] == 1
         assert f.header[7][segyio.TraceField.CDP_X] == 102  # cdp_x defaults to the inline number
+        assert [f.header[k][segyio.TraceField.TRACE_SEQUENCE_FILE] for k in (0, 7, 23)] == [1, 8, 24]
     # and back: the masked trace is dead (all zero), so it is masked again
     import_segy(tmp_path / "syn.sgy", tmp_path / "back.zarr")
     back = open_volume(tmp_path / "back.zarr")
     np.testing.assert_array_equal(back["trace_mask"].values, mask)
     np.testing.assert_array_equal(back["data"].values, expected)
+
+
+def test_generated_headers_in_blocks(tmp_path, monkeypatch):
+    """Blocks smaller than the volume give the same file as one block."""
+    import aaspi_py.segy_writer as writer
+
+    data = np.arange(6 * 5 * 4, dtype=np.float32).reshape(6, 5, 4) + 1
+    vol = save_volume(data, tmp_path / "v.zarr", chunks=(2, 2, 4))
+    export_segy(vol, tmp_path / "blocks.sgy")
+    monkeypatch.setattr(writer, "BLOCK_TRACES", 10**6)
+    export_segy(vol, tmp_path / "whole.sgy")
+    assert (tmp_path / "blocks.sgy").read_bytes() == (tmp_path / "whole.sgy").read_bytes()
+    with segyio.open(tmp_path / "blocks.sgy") as f:
+        np.testing.assert_array_equal(segyio.tools.cube(f), data)
+        assert [f.header[k][segyio.TraceField.TRACE_SEQUENCE_FILE] for k in range(30)] == list(range(1, 31))
 
 
 def test_volume_imported_without_trace_headers(tmp_path):
