@@ -407,6 +407,7 @@ def map_volume(model: VolumeGTM, arrays: Sequence[Any], trace_mask: Any, *,
     """
     import dask
     import dask.array as da
+    from dask.highlevelgraph import HighLevelGraph
 
     if classify_by not in CLASSIFY_BY:
         raise AaspiError(f"classify_by must be one of {', '.join(CLASSIFY_BY)}; got {classify_by!r}.")
@@ -422,32 +423,43 @@ def map_volume(model: VolumeGTM, arrays: Sequence[Any], trace_mask: Any, *,
     mask = da.asarray(np.asarray(trace_mask, dtype=bool) if not hasattr(trace_mask, "dask") else trace_mask)
     mask = mask.rechunk(first.chunks[:2])
     kernel = _Kernel.from_model(model, classify_by)
-    kernel_d = dask.delayed(kernel, pure=True)
-    c = kernel.n_channels
-    k = model.n_nodes
-    grid = first.numblocks
-    chan_blocks = np.empty(grid, dtype=object)
-    class_blocks = np.empty(grid, dtype=object)
-    pdfs, counts = [], []
-    for idx in np.ndindex(*grid):
-        bshape = tuple(first.chunks[a][i] for a, i in enumerate(idx))
-        parts = dask.delayed(map_chunk, nout=4, pure=True)(
-            kernel_d, mask.blocks[idx[:2]], *[v.blocks[idx] for v in vols])
-        chan_blocks[idx] = da.from_delayed(parts[0], shape=(c, *bshape), dtype=np.float32)
-        class_blocks[idx] = da.from_delayed(parts[1], shape=bshape, dtype=np.int16)
-        pdfs.append(da.from_delayed(parts[2], shape=(k,), dtype=np.float64))
-        counts.append(da.from_delayed(parts[3], shape=(1,), dtype=np.int64))
-    channels = da.block(chan_blocks.tolist())
-    m = model.n_facies
+    c, k, m = kernel.n_channels, model.n_nodes, model.n_facies
+    one = tuple((1,) * n for n in first.numblocks)
+    # One task per chunk returns every output of the chunk as a record; the outputs are
+    # blockwise views of the records. The record layer is a plain (materialised) layer, so
+    # blockwise fusion never copies it into the views (each would recompute the mapping).
+    token = dask.base.tokenize(kernel, mask, *vols)
+    name, kname = f"gtm-map-{token}", f"gtm-kernel-{token}"
+    dsk: dict = {kname: kernel}
+    for idx in np.ndindex(*first.numblocks):
+        dsk[(name, *idx)] = (_chunk_record, kname, (mask.name, *idx[:2]), *[(v.name, *idx) for v in vols])
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[mask, *vols])
+    records = da.Array(graph, name, chunks=one, dtype=object)
+    channels = da.map_blocks(_take, records, 0, new_axis=[0], chunks=((c,), *first.chunks), dtype=np.float32)
+    classes = da.map_blocks(_take, records, 1, chunks=first.chunks, dtype=np.int16)
+    pdfs = da.map_blocks(_take, records, 2, new_axis=[3], chunks=(*one, (k,)), dtype=np.float64)
+    counts = da.map_blocks(_take, records, 3, chunks=one, dtype=np.int64)
     return VolumeMaps(
         latent_mean=(channels[0], channels[1]),
         latent_mode=channels[2],
         bhattacharyya=[channels[3 + i] for i in range(m)],
         posterior=[channels[3 + m + i] for i in range(m)],
-        classification=da.block(class_blocks.tolist()),
-        pdf=da.stack(pdfs).sum(axis=0),
-        live_voxels=da.concatenate(counts).sum(),
+        classification=classes,
+        pdf=pdfs.sum(axis=(0, 1, 2)),
+        live_voxels=counts.sum(),
     )
+
+
+def _chunk_record(kernel: _Kernel, mask: np.ndarray, *blocks: np.ndarray) -> np.ndarray:
+    out = np.empty((1, 1, 1), dtype=object)
+    out[0, 0, 0] = map_chunk(kernel, mask, *blocks)
+    return out
+
+
+def _take(record: np.ndarray, which: int) -> np.ndarray:
+    value = record[0, 0, 0][which]
+    # the small per-chunk results carry one axis per chunk axis
+    return value.reshape(1, 1, 1, -1) if which == 2 else value.reshape(1, 1, 1) if which == 3 else value
 
 
 @contextlib.contextmanager
