@@ -168,18 +168,13 @@ def attribute_selection_screen(project) -> None:
     win.resize(1300, 820)
     win.show()
     QTest.qWaitForWindowExposed(win)
-    form = win.panel.form
-    values = {}
-    for p in get_module("attribute_selection").params:  # the training set parameter, whatever its name
-        if p.kind in ("file", "str") and "training" in p.name:
-            values[p.name] = "training/sample"
+    values = {"training": "sample", "max_voxels": 5000}
     run_in_window(win.panel, values)
     results = win.panel.results
     for i in range(results.count()):  # show the O_n / accuracy figure
         if "score" in results.tabText(i) or "o_n" in results.tabText(i).lower() or "accuracy" in results.tabText(i):
             results.setCurrentIndex(i)
             break
-    del form
     save_png(win, "attribute_selection_results.png")
     win.close()
 

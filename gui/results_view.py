@@ -18,10 +18,11 @@ from .slice_viewer import SliceViewer
 #: volume kinds that read best drawn over amplitude
 OVERLAY_KINDS = ("classification", "probability", "facies")
 BACKDROP = "amplitude"
+MAX_ZOOM = 1.5
 
 
 class ImageView(QtWidgets.QScrollArea):
-    """A PNG scaled to the width available (never enlarged)."""
+    """A PNG scaled to the space available (enlarged at most MAX_ZOOM times)."""
 
     def __init__(self, path: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -36,11 +37,8 @@ class ImageView(QtWidgets.QScrollArea):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         if not self.pixmap.isNull():
-            size = self.viewport().size()
-            if self.pixmap.width() > size.width() or self.pixmap.height() > size.height():
-                self.label.setPixmap(self.pixmap.scaled(size, Qt.KeepAspectRatio, Qt.SmoothTransformation))
-            else:
-                self.label.setPixmap(self.pixmap)
+            size = self.viewport().size().boundedTo(self.pixmap.size() * MAX_ZOOM)
+            self.label.setPixmap(self.pixmap.scaled(size, Qt.KeepAspectRatio, Qt.SmoothTransformation))
 
 
 class ResultsView(QtWidgets.QTabWidget):
@@ -75,13 +73,12 @@ class ResultsView(QtWidgets.QTabWidget):
         for png in pngs:
             view = ImageView(png)
             self.images.append(view)
-            self.addTab(view, png.stem)
+            self.addTab(view, png.stem.removeprefix(f"{result.get('module', '')}_"))
+        for report in (p for p in outputs.values() if p.suffix == ".out" and p.is_file()):
+            self.addTab(self._text(report.read_text(encoding="utf-8", errors="replace")), report.name)
         log_path = result.get("log_path")
         if log_path and Path(log_path).exists():
-            record = QtWidgets.QPlainTextEdit(Path(log_path).read_text(encoding="utf-8", errors="replace"))
-            record.setReadOnly(True)
-            record.setLineWrapMode(QtWidgets.QPlainTextEdit.NoWrap)
-            self.addTab(record, "Run record")
+            self.addTab(self._text(Path(log_path).read_text(encoding="utf-8", errors="replace")), "Run record")
         self.setCurrentIndex(1 if volumes or pngs else 0)
 
     def _summary(self, result: dict[str, Any], outputs: dict[str, Path]) -> QtWidgets.QWidget:
@@ -90,11 +87,15 @@ class ResultsView(QtWidgets.QTabWidget):
             lines += ["", "outputs:"] + [f"  {name}: {self._short(p)}" for name, p in outputs.items()]
         if "seconds" in result:
             lines.append(f"\nfinished in {result['seconds']:.1f} s")
-        text = QtWidgets.QPlainTextEdit("\n".join(lines))
-        text.setReadOnly(True)
-        text.setLineWrapMode(QtWidgets.QPlainTextEdit.NoWrap)
-        text.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont))
-        return text
+        return self._text("\n".join(lines))
+
+    @staticmethod
+    def _text(text: str) -> QtWidgets.QPlainTextEdit:
+        view = QtWidgets.QPlainTextEdit(text)
+        view.setReadOnly(True)
+        view.setLineWrapMode(QtWidgets.QPlainTextEdit.NoWrap)
+        view.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont))
+        return view
 
     def _short(self, path: Path) -> str:
         if self.project is not None:

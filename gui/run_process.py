@@ -24,7 +24,7 @@ class RunProcess(QtCore.QObject):
     started = Signal()
     progress = Signal(float, str)
     log = Signal(str)
-    done = Signal(dict)        # {"outputs": {name: path}, "report": {...}, "log_path", "seconds"}
+    done = Signal(dict)        # {"module", "outputs": {name: path}, "report": {...}, "log_path", "seconds"}
     failed = Signal(str)       # one-line message
     cancelled = Signal()
     finished = Signal()        # after any of done / failed / cancelled

@@ -5,8 +5,8 @@ Protocol (one JSON object per line):
 * stdin, first line: ``{"module", "project", "params", "overwrite", "scheduler"}``;
   any later line ``cancel`` (or the end of stdin, when the GUI went away) asks the run to stop.
 * stdout: ``{"event": "started"}``, ``{"event": "progress", "fraction", "status"}``,
-  ``{"event": "log", "line"}``, then exactly one of ``{"event": "done", "outputs", "report",
-  "log_path", "seconds"}``, ``{"event": "cancelled"}`` or ``{"event": "error", "message"}``.
+  ``{"event": "log", "line"}``, then exactly one of ``{"event": "done", "module", "outputs",
+  "report", "log_path", "seconds"}``, ``{"event": "cancelled"}`` or ``{"event": "error", "message"}``.
 
 The run goes through :func:`aaspi_py.run`, the code path of ``aaspi run``; a cancel makes
 the run raise :class:`~aaspi_py.errors.Cancelled` and the runner discards its temporaries.
@@ -91,7 +91,7 @@ def serve(stdin: TextIO, out: TextIO) -> int:
         traceback.print_exc(file=sys.stderr)
         progress.send(event="error", message=f"{type(e).__name__}: {e}")
         return 1
-    progress.send(event="done", outputs={k: str(v) for k, v in result.outputs.items()},
+    progress.send(event="done", module=result.module, outputs={k: str(v) for k, v in result.outputs.items()},
                   report=result.report, log_path=str(result.log_path), seconds=result.seconds)
     return 0
 
