@@ -122,3 +122,17 @@ def test_optional_volume_keeps_its_empty_default(qtbot, project):
     panel.form.fields["inputs"].add_items(["amplitude"])
     values = panel.form.checked_values()
     assert values["guide"] == "" and values["window"] == [3, 3, 3]
+
+
+def test_qt_is_imported_only_through_the_shim():
+    import re
+    from pathlib import Path
+
+    import aaspi_py.gui
+
+    direct = re.compile(r"^\s*(from|import)\s+(PyQt5|PySide\d|pyqtgraph)\b", re.M)
+    gui = Path(aaspi_py.gui.__file__).parent
+    core = Path(aaspi_py.__file__).parent
+    offenders = [f.name for f in [*gui.glob("*.py"), *core.glob("*.py")]
+                 if f.name != "qt.py" and direct.search(f.read_text(encoding="utf-8"))]
+    assert offenders == []
