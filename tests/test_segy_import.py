@@ -180,6 +180,12 @@ def test_coordinate_scalar_applied(tmp_path):
     ds = open_volume(tmp_path / "xy.zarr")
     assert ds["cdp_x"].values[2, 3] == pytest.approx(6_000_000 + 50.0)
     assert ds["cdp_y"].values[2, 3] == pytest.approx(7_000_000 + 37.5)
+    # a hole gets the coordinates of the plane through the others
+    import_segy(write(tmp_path / "xy-hole.sgy", head, np.delete(recs, 12, axis=0)), tmp_path / "xy-hole.zarr")
+    hole = open_volume(tmp_path / "xy-hole.zarr")
+    assert not hole["trace_mask"].values[2, 2]
+    assert hole["cdp_x"].values[2, 2] == pytest.approx(6_000_050.0)
+    assert hole["cdp_y"].values[2, 2] == pytest.approx(7_000_025.0)
     set_field(recs, 71, 10, size=2)
     import_segy(write(tmp_path / "xy10.sgy", head, recs), tmp_path / "xy10.zarr")
     assert open_volume(tmp_path / "xy10.zarr")["cdp_x"].values[0, 0] == 6_000_000_000
