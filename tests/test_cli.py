@@ -13,6 +13,7 @@ from aaspi_py.sample_volumes import F3_PATH
 
 import aaspi_py
 from aaspi_py.cli import main
+from aaspi_py.demo import demo_steps as all_demo_steps
 from aaspi_py.errors import AaspiError
 
 AASPI = Path(sys.executable).parent / "aaspi"
@@ -127,7 +128,8 @@ def test_import_info_export_round_trip(tmp_path, capsys):
     assert run_cli(capsys, "new-project", root)[0] == 0
     code, out, _ = run_cli(capsys, "import-segy", F3_PATH, "-p", root)
     assert code == 0 and "23 inlines (111..133)" in out
-    code, out, _ = run_cli(capsys, "info", "f3", "-p", root)
+    code, out, err = run_cli(capsys, "info", "f3", "-p", root)
+    assert code == 0, err
     assert "inline   111 .. 133 step 1" in out and "crossline 875 .. 892 step 1" in out
     code, _, err = run_cli(capsys, "import-segy", F3_PATH, "-p", root)
     assert code == 2 and errors(err)[0].endswith("already exists; pass --overwrite (overwrite=True) to replace it.")
@@ -199,19 +201,56 @@ def test_installed_command_exit_codes(sample_project):
 # ---------------------------------------------------------------- demo
 
 
-@needs_segy
-def test_demo_small_runs_every_step(tmp_path, capsys):
-    from aaspi_py.demo import demo_steps
+def _utility_steps():
+    return [m for m in all_demo_steps() if m.id in ("segy_import", "volume_info", "segy_export")]
 
+
+@needs_segy
+def test_demo_builds_the_sample_project_and_runs_the_steps(tmp_path, capsys, monkeypatch):
+    import aaspi_py.demo
+
+    # the utility steps only: the whole workflow is the slow test below
+    monkeypatch.setattr(aaspi_py.demo, "demo_steps", _utility_steps)
     code, out, err = run_cli(capsys, "demo", "--size", "small", "-p", tmp_path / "demo")
     assert code == 0, errors(err)
     lines = out.splitlines()
     assert lines[0].startswith(f"sample project 'sample' (small, 40x40x60) at {tmp_path / 'demo'}")
-    steps = [m.id for m in demo_steps()]
-    assert [line.split("]")[0][1:] for line in lines if line.startswith("[")] == steps
-    assert steps[:3] == ["segy_import", "volume_info", "segy_export"]
-    assert "FAILED" not in out
-    assert lines[-1].startswith("demo finished in") and f"{len(steps)} of {len(steps)} steps ran" in lines[-1]
+    assert [line.split("]")[0][1:] for line in lines if line.startswith("[")] == [
+        "segy_import", "volume_info", "segy_export"]
+    assert "    kind     amplitude   dtype float32   shape (40, 40, 60) (inline, crossline, sample)" in lines
+    assert lines[-1].startswith("demo finished in") and "3 of 3 steps ran" in lines[-1]
+    assert (tmp_path / "demo" / "volumes" / "f3.zarr").exists()
     # a second demo needs --overwrite
     code, _, err = run_cli(capsys, "demo", "--size", "small", "-p", tmp_path / "demo")
-    assert code == 2 and errors(err)[0].endswith("already exists; pass --overwrite (overwrite=True) to rebuild it.")
+    assert code == 2 and errors(err) == [
+        f"aaspi: error: The sample project {tmp_path / 'demo'} already exists; pass --overwrite "
+        "(overwrite=True) to rebuild it."]
+
+
+def test_demo_reports_a_failing_step_and_exits_2(tmp_path, capsys, monkeypatch):
+    import aaspi_py.demo
+    from aaspi_py.registry import Module
+
+    def broken(project, progress):
+        raise RuntimeError("no luck")
+
+    step = Module(id="broken", title="Broken step", category="Utilities", description="Fails.",
+                  params=(), run=lambda ctx, p: None, demo=broken)
+    monkeypatch.setattr(aaspi_py.demo, "demo_steps", lambda: [step])
+    code, out, err = run_cli(capsys, "demo", "--size", "small", "-p", tmp_path / "demo")
+    assert code == 2
+    assert "[broken]  Broken step" in out and "    FAILED: RuntimeError: no luck" in out
+    assert "0 of 1 steps ran" in out
+    assert errors(err) == ["aaspi: error: demo step(s) failed: broken; rerun with --debug for the traceback."]
+    with pytest.raises(RuntimeError, match="no luck"):
+        main(["demo", "--size", "small", "-p", str(tmp_path / "demo"), "--overwrite", "--debug"])
+
+
+@pytest.mark.slow
+@needs_segy
+def test_demo_small_runs_every_step(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "demo", "--size", "small", "-p", tmp_path / "demo")
+    assert code == 0, errors(err)
+    steps = [m.id for m in all_demo_steps()]
+    assert [line.split("]")[0][1:] for line in out.splitlines() if line.startswith("[")] == steps
+    assert "FAILED" not in out and f"{len(steps)} of {len(steps)} steps ran" in out
