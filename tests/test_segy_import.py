@@ -382,3 +382,28 @@ class TestSegyImportContract(ModuleContract):
 
     def setup_project(self, project):
         return {"src": str(SEGY / "small.sgy"), "volume": "small"}
+
+
+@pytest.mark.slow
+def test_peak_memory_does_not_grow_with_the_file(tmp_path):
+    """A 0.85 GB SEG-Y imports in a subprocess whose peak RSS stays well under the file size."""
+    import importlib.util
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "benches" / "segy_ingest.py"
+    spec = importlib.util.spec_from_file_location("segy_ingest", bench)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = tmp_path / "big.sgy"
+    module.write_segy(path, 240, 250, 3500)
+    proc = subprocess.run([sys.executable, str(bench), "--step", "import", "--file", str(path),
+                           "--out", str(tmp_path / "big.zarr")], capture_output=True, text=True, check=True)
+    peak = json.loads(proc.stdout.strip().splitlines()[-1])["peak_rss"]
+    assert path.stat().st_size > 800e6
+    assert peak < 600e6
+    ds = open_volume(tmp_path / "big.zarr")
+    with segyio.open(path) as f:
+        np.testing.assert_array_equal(ds.iline[120], f.iline[120])
