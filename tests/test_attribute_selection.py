@@ -1,0 +1,202 @@
+"""attribute_selection: planted training sets, strategies, outputs, the module contract."""
+
+import json
+
+import numpy as np
+import pytest
+from module_contract import ModuleContract
+
+import aaspi_py
+from aaspi_py.attribute_selection import select_attributes, subsample, validation_split
+from aaspi_py.errors import AaspiError
+from aaspi_py.planted_training import planted_training_set
+from aaspi_py.training import TrainingSet
+
+FAST = {"sem_iterations": 30}
+
+
+@pytest.mark.parametrize("seed, n_informative", [(0, 3), (1, 3), (2, 4), (3, 4)])
+def test_recommended_combination_is_the_planted_subset(seed, n_informative):
+    training, planted = planted_training_set(2000, 9, n_informative, 3, seed=seed)
+    res = select_attributes(training, seed=seed, **FAST)
+    assert res.strategy == "exhaustive" and len(res.combinations) == 511
+    assert sorted(res.recommended) == sorted(planted)
+    assert res.by_n[n_informative]["attributes"] == res.recommended
+    # the separation keeps growing until the planted subset is complete, then stays flat
+    scores = [res.by_n[n]["score"] for n in range(1, 10)]
+    assert all(b > a * 1.05 for a, b in zip(scores[:n_informative - 1], scores[1:n_informative]))
+    assert max(scores) <= scores[n_informative - 1] * 1.02
+    # and the held-out voxels agree: the planted subset classifies far better than one attribute
+    acc = {n: res.by_n[n]["validation_accuracy"] for n in res.by_n}
+    assert acc[n_informative] > acc[1] + 0.2 and acc[n_informative] > 0.85
+
+
+def test_pruning_does_not_change_the_answer():
+    training, planted = planted_training_set(1000, 6, 3, 2, seed=5)
+    on = select_attributes(training, validation_fraction=0, **FAST)
+    off = select_attributes(training, validation_fraction=0, bic_pruning=False, **FAST)
+    assert on.counts["pruned"] > 0 and off.counts["pruned"] == 0
+    assert on.counts["fitted"] < off.counts["fitted"]
+    assert sorted(on.recommended) == sorted(off.recommended) == sorted(planted)
+    for n in on.by_n:
+        assert on.by_n[n]["attributes"] == off.by_n[n]["attributes"]
+        assert on.by_n[n]["score"] == pytest.approx(off.by_n[n]["score"], rel=1e-9)
+
+
+def test_pairs_all_counts_every_cluster_pair():
+    training, _ = planted_training_set(600, 4, 3, 1, seed=2)
+    between = select_attributes(training, validation_fraction=0, **FAST)
+    every = select_attributes(training, validation_fraction=0, pairs="all", **FAST)
+    for c_b, c_a in zip(between.combinations, every.combinations):
+        j = c_a.n_clusters
+        assert c_a.n_pairs == j * (j - 1) // 2
+        assert c_b.n_pairs == j * (j - 1) // 2 - sum(f.n_clusters * (f.n_clusters - 1) // 2 for f in c_b.fits)
+
+
+def test_large_n_screens_and_still_finds_the_planted_subset():
+    training, planted = planted_training_set(1000, 13, 3, 4, seed=4)
+    res = select_attributes(training, validation_fraction=0, screen_top=4, **FAST)
+    assert res.strategy == "screen" and "screen: marginal scores of all 8191" in res.strategy_detail
+    assert len(res.combinations) < 60  # 4 per n, not 8191
+    assert sorted(res.recommended) == sorted(planted)
+    # the screen ranks by exact marginals of the full-dimensional mixtures
+    idx = tuple(training.attributes.index(a) for a in sorted(planted, key=training.attributes.index))
+    assert res.screen_scores[3][0] == idx
+
+
+def test_csv_table_gives_the_same_answer_as_the_training_folder(tmp_path):
+    training, _ = planted_training_set(500, 5, 3, 1, seed=6)
+    training.save(tmp_path / "planted")
+    training.to_csv(tmp_path / "planted.csv")
+    a = select_attributes(tmp_path / "planted", **FAST)
+    b = select_attributes(tmp_path / "planted.csv", **FAST)
+    assert a.by_n[3]["attributes"] == b.by_n[3]["attributes"]
+    assert [c.score for c in a.combinations] == pytest.approx([c.score for c in b.combinations], rel=1e-5)
+
+
+def test_validation_holds_out_whole_polygons():
+    training, _ = planted_training_set(400, 4, 3, 1, seed=0, n_polygons=5)
+    held = validation_split(training, 0.3, seed=1)
+    for m in range(3):
+        sel = training.facies_index == m
+        for poly in np.unique(training.polygon[sel]):
+            in_poly = held[sel][training.polygon[sel] == poly]
+            assert in_poly.all() or not in_poly.any()  # never split
+        assert 0.3 <= held[sel].mean() < 0.3 + 1 / 5 + 1e-9
+        assert not held[sel].all()
+    # one polygon (or none recorded): a seeded random fraction
+    single = TrainingSet(training.facies, training.attributes, training.values, training.facies_index)
+    held = validation_split(single, 0.3, seed=1)
+    assert held.mean() == pytest.approx(0.3, abs=0.01)
+    assert np.array_equal(held, validation_split(single, 0.3, seed=1))
+
+
+def test_subsample_keeps_at_most_n_voxels_per_facies():
+    training, _ = planted_training_set(300, 4, 3, 1, seed=0)
+    small = subsample(training, 120, seed=3)
+    assert small.counts() == {"salt": 120, "mtd": 120, "background": 120}
+    assert np.array_equal(small.values, subsample(training, 120, seed=3).values)
+
+
+def test_inputs_are_checked():
+    training, _ = planted_training_set(200, 3, 3, 0, seed=0)
+    one = TrainingSet(["salt"], training.attributes, training.values[:10], np.zeros(10, int))
+    with pytest.raises(AaspiError, match="at least two facies"):
+        select_attributes(one)
+    bad = TrainingSet(training.facies, training.attributes, training.values.copy(), training.facies_index)
+    bad.values[5, 1] = np.nan
+    with pytest.raises(AaspiError, match=f"NaN or infinite values in attribute '{training.attributes[1]}'"):
+        select_attributes(bad)
+    with pytest.raises(ValueError, match="unknown covariance model 'XYZ'"):
+        select_attributes(training, models=["XYZ"])
+
+
+def test_constant_attribute_and_tiny_facies_give_finite_scores():
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((90, 3))
+    values[:, 2] = 7.0  # constant everywhere
+    values[:30, 0] += 3
+    training = TrainingSet(["a", "b", "c"], ["x", "y", "const"], values, np.repeat([0, 1, 2], 30))
+    res = select_attributes(training, validation_fraction=0.3, **FAST)
+    assert all(np.isfinite(c.score) for c in res.combinations)
+    assert res.combination(["const"]).score == 0.0
+    # a constant attribute neither separates nor blurs: same score with or without it
+    assert res.combination(["x", "const"]).score == pytest.approx(res.combination(["x"]).score, rel=1e-9)
+    assert res.by_n[1]["attributes"] == ["x"]
+
+
+# ---------------------------------------------------------------- the module
+
+class TestAttributeSelectionModule(ModuleContract):
+    module_id = "attribute_selection"
+
+    def setup_project(self, project):
+        training, _ = planted_training_set(300, 4, 3, 1, seed=1)
+        training.save(project.training_dir / "planted")
+        return {"training": "planted", "sem_iterations": 20}
+
+    def test_outputs_and_report(self, project):
+        params = self.setup_project(project)
+        res = aaspi_py.run("attribute_selection", project.root, suffix="_t", **params)
+        names = sorted(p.name for p in res.outputs.values())
+        assert names == ["attribute_selection_ellipses_test_t.png", "attribute_selection_scores_test_t.png",
+                         "attribute_selection_test_t.csv", "attribute_selection_test_t.json",
+                         "attribute_selection_test_t.out", "attribute_selection_validation_test_t.png"]
+        data = json.loads((project.results_dir / "attribute_selection_test_t.json").read_text())
+        assert set(data["best_by_n"]) == {"1", "2", "3", "4"}
+        assert {"attributes", "score", "validation_accuracy"} <= set(data["best_by_n"]["3"])
+        rec_n = str(data["recommended_n"])
+        assert data["recommended"] == res.report["recommended"] == data["best_by_n"][rec_n]["attributes"]
+        assert data["strategy"] == "exhaustive" and data["best"] == data["best_by_n"][str(data["best_n"])]["attributes"]
+        text = (project.results_dir / "attribute_selection_test_t.out").read_text()
+        assert "higher is better" in text and "garbled eq. 8" in text
+        assert text.count("\n  3 ") == 1 and "recommended (smallest n" in text
+        rows = (project.results_dir / "attribute_selection_test_t.csv").read_text().splitlines()
+        assert len(rows) == 1 + 15 and rows[0].startswith("n,attributes,indices,score")
+        assert any("recommended" in line for line in res.report["summary"])
+        png = (project.results_dir / "attribute_selection_scores_test_t.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+    def test_checks_counts_and_models(self, project):
+        params = self.setup_project(project)
+        with pytest.raises(AaspiError, match="'n_attributes' parameter of attribute_selection is 5 but"):
+            aaspi_py.run("attribute_selection", project.root, n_attributes=5, **params)
+        with pytest.raises(AaspiError, match="'n_facies' parameter of attribute_selection is 2 but"):
+            aaspi_py.run("attribute_selection", project.root, n_facies=2, **params)
+        with pytest.raises(AaspiError, match="'covariance_models' parameter .* Got 'VVV,ABC' instead"):
+            aaspi_py.run("attribute_selection", project.root, covariance_models="VVV,ABC", **params)
+        with pytest.raises(AaspiError, match="Training set 'nothing' not found .* Training sets in the project: planted"):
+            aaspi_py.run("attribute_selection", project.root, training="nothing")
+
+
+@pytest.fixture(scope="module")
+def sample_project(tmp_path_factory):
+    from aaspi_py.sample_volumes import build_sample_project
+
+    return build_sample_project(tmp_path_factory.mktemp("sample") / "survey", size="small")
+
+
+def test_sample_survey_training_data(sample_project):
+    from aaspi_py.modules.attribute_selection import _true_facies_training
+    from aaspi_py.sample_volumes import ATTRIBUTES
+
+    name = _true_facies_training(sample_project, per_facies=400)
+    res = aaspi_py.run("attribute_selection", sample_project.root, training=name, sem_iterations=20,
+                       covariance_models="EII,VVI,EEE,VVV", overwrite=True)
+    by_n = res.report["best_by_n"]
+    assert set(by_n) == {str(n) for n in range(1, len(ATTRIBUTES) + 1)}
+    assert res.report["recommended"] == by_n[str(res.report["recommended_n"])]["attributes"]
+    # the per-facies mixtures classify the held-out voxels of the synthetic survey
+    assert by_n[str(len(ATTRIBUTES))]["validation_accuracy"] > 0.85
+    assert all(row["validation_accuracy"] > 0.5 for row in by_n.values())
+
+
+@pytest.mark.slow
+def test_demo_step(sample_project):
+    from aaspi_py.modules import attribute_selection, define_training_data
+
+    from aaspi_py.progress import Progress
+
+    define_training_data.demo(sample_project, Progress())
+    lines = attribute_selection.demo(sample_project, Progress())
+    assert any(line.startswith("recommended") for line in lines)
