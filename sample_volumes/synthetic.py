@@ -5,15 +5,17 @@ and seed give identical arrays. The geology is built in normalised coordinates
 ``u`` (inline), ``v`` (crossline), ``w`` (time), each in [0, 1), so every size shows the
 same survey at a different resolution:
 
-- **background**: conformal layers of random thickness (about four samples), gently
-  dipping and folded, dragged up around the salt;
+- **background**: conformal alternating beds (about five samples thick, in samples
+  whatever the size), gently dipping and folded, dragged up around the salt, below a
+  water column (facies 0) and its strong sea-floor reflection;
 - **salt**: a dome whose stem narrows with depth; chaotic weak reflectivity seen with a
   low-frequency wavelet, under a strong top-of-salt reflection;
 - **mtd**: a lens inside the layers made of blocks; half are rotated, still-coherent
   slabs of the old layers, half are chaotic, each with its own energy.
 
 The amplitude is the reflectivity convolved with a Ricker wavelet (30 Hz, 12 Hz inside the
-salt) plus band-limited noise, scaled so the background RMS is about one.
+salt) plus band-limited noise, scaled so the background RMS below the sea floor is about
+one.
 """
 
 from __future__ import annotations
