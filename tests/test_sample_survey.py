@@ -187,12 +187,21 @@ def test_refuses_unknown_size_and_foreign_folders(tmp_path):
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
 
 
-def test_cancel_leaves_no_project(tmp_path):
-    progress = aaspi_py.Progress()
-    progress.cancel()
+class CancelWhileWriting(aaspi_py.Progress):
+    """Asks to stop while the volumes are being written (coherence is the fifth)."""
+
+    def update(self, fraction, status=None):
+        super().update(fraction, status)
+        if status == "writing coherence":
+            self.cancel()
+
+
+def test_cancel_leaves_nothing_behind(tmp_path):
+    progress = CancelWhileWriting()
     with pytest.raises(aaspi_py.Cancelled):
         build_sample_project(tmp_path / "p", progress=progress)
-    assert not (tmp_path / "p" / "volumes").exists()
+    assert progress.status == "writing coherence"
+    assert list(tmp_path.iterdir()) == []  # neither the project nor its temporary folder
 
 
 @pytest.mark.slow
