@@ -338,22 +338,25 @@ def _report(src: Path, layout: SegyLayout, grid: Grid, n_live: int, chunk_shape,
     size = src.stat().st_size
     il, xl = grid.inline, grid.crossline
 
+    def n(count: int, word: str) -> str:
+        return f"{count} {word}" + ("" if count == 1 else "s")
+
     def span(axis):
         step = int(axis[1] - axis[0]) if axis.size > 1 else 0
         return f"{axis[0]}..{axis[-1]}" + (f" step {step}" if abs(step) > 1 or step < 0 else "")
 
     summary = [
-        f"imported {src.name}: {ni} inlines ({span(il)}) x {nx} crosslines ({span(xl)}) x "
-        f"{layout.samples} samples ({samples[0]:g}..{samples[-1]:g} ms every {layout.interval:g} ms)",
-        f"{layout.traces} traces ({grid.sorting} order), {n_live} live, {dead} dead (all zero, masked), "
-        f"{missing} grid positions without a trace; {layout.describe_format()}",
+        f"imported {src.name}: {n(ni, 'inline')} ({span(il)}) x {n(nx, 'crossline')} ({span(xl)}) x "
+        f"{n(layout.samples, 'sample')} ({samples[0]:g}..{samples[-1]:g} ms every {layout.interval:g} ms)",
+        f"{n(layout.traces, 'trace')} ({grid.sorting} order), {n_live} live, {dead} dead (all zero, masked), "
+        f"{n(missing, 'grid position')} without a trace; {layout.describe_format()}",
         *layout.notes,
         *[n for n in grid.notes if not n.endswith("(masked)")],
     ]
     if layout.format not in EXACT_IN_FLOAT32:
         summary.append(f"samples of {format_name(layout.format)} are stored as float32 "
                        f"(exact up to 2**24 in magnitude)")
-    summary.append(f"{size / 1e6:.1f} MB in {seconds:.1f} s ({size / 1e6 / max(seconds, 1e-9):.0f} MB/s), "
+    summary.append(f"{size / 1e6:.3g} MB in {seconds:.2g} s ({size / 1e6 / max(seconds, 1e-9):.3g} MB/s), "
                    f"chunks {tuple(chunk_shape)}")
     return {
         "summary": summary,

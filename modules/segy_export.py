@@ -20,8 +20,6 @@ def run(ctx, p):
         report["summary"] = [line.replace(tmp.name, dst.name) for line in report["summary"]]
     report["path"] = str(dst)
     ctx.report.update(report)
-    for line in report["summary"]:
-        ctx.log(line)
 
 
 def demo(project, progress):

@@ -22,8 +22,6 @@ def run(ctx, p):
         report = import_segy(src, tmp, iline=p["iline_byte"], xline=p["xline_byte"], cdp_x=p["cdp_x_byte"],
                              cdp_y=p["cdp_y_byte"], progress=ctx.progress, keep_headers=p["keep_trace_headers"])
     ctx.report.update(report)
-    for line in report["summary"]:
-        ctx.log(line)
 
 
 def demo(project, progress):
