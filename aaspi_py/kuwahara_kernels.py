@@ -466,3 +466,46 @@ def kuwahara_block(x, w0, w1, w2, octants, min_valid, median, out):
             continue
         _axis0_argmin(vals, pays, i, h0, s0, best, chosen)
         _median_plane(x, w0, w1, w2, p0 - h0, g1, g2, chosen, out[i])
+
+
+@njit(**_OPTS)
+def change_sums(x, y, live):
+    """What the filter changed in one block, in one pass (for the run report).
+
+    Parameters
+    ----------
+    x, y : ndarray of shape (B0, B1, B2)
+        Input and filtered block.
+    live : ndarray of shape (B0, B1), bool
+        Trace mask; dead traces of ``x`` are left out (they may hold zeros).
+
+    Returns
+    -------
+    ndarray of shape (8,), float64
+        Count, sum and sum of squares of the finite live input voxels, the same for the
+        finite output voxels, then the count of voxels finite in both and their summed
+        absolute change.
+    """
+    out = np.zeros(8)
+    b0, b1, b2 = x.shape
+    for i in range(b0):
+        for j in range(b1):
+            if not live[i, j]:
+                continue
+            for k in range(b2):
+                u = np.float64(x[i, j, k])
+                v = np.float64(y[i, j, k])
+                fu = np.isfinite(u)
+                fv = np.isfinite(v)
+                if fu:
+                    out[0] += 1.0
+                    out[1] += u
+                    out[2] += u * u
+                if fv:
+                    out[3] += 1.0
+                    out[4] += v
+                    out[5] += v * v
+                if fu and fv:
+                    out[6] += 1.0
+                    out[7] += abs(u - v)
+    return out

@@ -12,25 +12,14 @@ def _what(name: str) -> str:
     return stem[:-5] if stem.endswith(".zarr") else stem
 
 
-def _change_sums(x, y, live):
-    """Count, sum and sum of squares of the live input and of the output, and the summed
-    absolute change, of one block: a (8,) float64 array."""
-    import numpy as np
-
-    xv = np.where(live[:, :, None], x, np.nan).astype(np.float64)
-    yv = y.astype(np.float64)
-    fx, fy = np.isfinite(xv), np.isfinite(yv)
-    both = fx & fy
-    return np.array([fx.sum(), xv[fx].sum(), (xv[fx] ** 2).sum(), fy.sum(), yv[fy].sum(),
-                     (yv[fy] ** 2).sum(), both.sum(), np.abs(xv - yv)[both].sum()])
-
-
 def _change_statistics(x, y, live):
-    """Delayed (8,) sums of :func:`_change_sums` over all blocks of ``x`` (input) and ``y``."""
+    """Delayed (8,) sums of ``change_sums`` over all blocks of ``x`` (input) and ``y``."""
     import itertools
 
     import dask
     import numpy as np
+
+    from aaspi_py.kuwahara_kernels import change_sums
 
     y = y.rechunk(x.chunks)
     edges = [np.cumsum((0, *c)) for c in x.chunks[:2]]
@@ -38,7 +27,7 @@ def _change_statistics(x, y, live):
     for (i, j, _), xb, yb in zip(itertools.product(*map(range, x.numblocks)),
                                   x.to_delayed().ravel(), y.to_delayed().ravel()):
         sl = (slice(edges[0][i], edges[0][i + 1]), slice(edges[1][j], edges[1][j + 1]))
-        parts.append(dask.delayed(_change_sums)(xb, yb, live[sl]))
+        parts.append(dask.delayed(change_sums)(xb, yb, np.ascontiguousarray(live[sl])))
     return dask.delayed(sum)(parts)
 
 

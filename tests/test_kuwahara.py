@@ -304,8 +304,11 @@ def test_module_matches_the_function(project, rng, selection):
         assert np.array_equal(ds["trace_mask"].values, mask)
         assert np.isnan(ds["data"].values[~mask]).all()  # dead traces stay dead
         assert np.array_equal(ds["data"].values, r, equal_nan=True)
+    live_a = np.where(mask[:, :, None], a, np.nan)  # the dead traces' zeros are not data
     before, after = res.report["std_before_after"]["amp"]
-    assert after < 0.6 * before
+    assert before == pytest.approx(np.nanstd(live_a), rel=1e-6)
+    assert after == pytest.approx(np.nanstd(ref[0]), rel=1e-6) and after < 0.6 * before
+    assert res.report["mean_abs_change"]["amp"] == pytest.approx(np.nanmean(abs(ref[0] - live_a)), rel=1e-6)
     assert res.report["summary"][1].startswith("kuwahara3d_amp_test_t: std ")
 
 
