@@ -187,3 +187,17 @@ def test_bad_inputs_give_one_line_errors(project, case):
         aaspi_py.run("rfc3d", project, **kw)
     assert "\n" not in str(err.value)
     assert not list(project.volumes_dir.glob("rfc3d_*")) and not list(project.results_dir.iterdir())
+
+
+def test_normalise_and_class_weight_reach_the_model(project):
+    syn.build(project)
+    kw = dict(training_file=syn.TRAINING, attributes=syn.ATTRS, **FAST)
+    on = aaspi_py.run("rfc3d", project, suffix="_on", class_weight="balanced", **kw)
+    off = aaspi_py.run("rfc3d", project, suffix="_off", normalize=False, **kw)
+    m_on = ForestModel.load(project.results_dir / "rfc3d_model_test_on")
+    m_off = ForestModel.load(project.results_dir / "rfc3d_model_test_off")
+    assert m_on.normalize and not m_off.normalize and m_on.info["class_weight"] == "balanced"
+    a = aaspi_py.open_volume(on.outputs["rfc3d_classification_test_on"])["data"].values
+    b = aaspi_py.open_volume(off.outputs["rfc3d_classification_test_off"])["data"].values
+    # trees split one attribute at a time: z-scoring does not move them (layers this clear)
+    assert np.mean(a == b) > 0.99
