@@ -53,8 +53,18 @@ def dip_deviation(amplitude: np.ndarray, window: int = 5) -> np.ndarray:
     return np.sqrt(deviation)
 
 
-def compute_attributes(amplitude: np.ndarray, *, seed: int = 0, dt_ms: float = 4.0) -> dict[str, np.ndarray]:
-    """All candidate attributes of :data:`ATTRIBUTES`, float32 arrays of the amplitude's shape."""
+def compute_attributes(amplitude: np.ndarray, *, seed: int = 0, dt_ms: float = 4.0,
+                       progress=None) -> dict[str, np.ndarray]:
+    """All candidate attributes of :data:`ATTRIBUTES`, float32 arrays of the amplitude's shape.
+
+    ``progress`` (optional) gets an update before each attribute and may cancel there.
+    """
+
+    def step(fraction: float, name: str) -> None:
+        if progress is not None:
+            progress.update(fraction, f"computing {name}")
+            progress.check()
+
     amplitude = np.asarray(amplitude, dtype=np.float32)
     rng = np.random.default_rng(seed + 104729)
     shape = amplitude.shape
@@ -67,8 +77,10 @@ def compute_attributes(amplitude: np.ndarray, *, seed: int = 0, dt_ms: float = 4
     out: dict[str, np.ndarray] = {}
 
     # smoothed over about a wavelet length, so layer interference does not show as facies
+    step(0.0, "envelope")
     out["envelope"] = ndimage.gaussian_filter(np.sqrt(power), (1.5, 1.5, 3.0))
 
+    step(0.15, "inst_frequency")
     # instantaneous frequency weighted by energy, so noise in quiet zones does not dominate
     d_re = np.gradient(re, axis=-1)
     d_im = np.gradient(im, axis=-1)
@@ -79,8 +91,11 @@ def compute_attributes(amplitude: np.ndarray, *, seed: int = 0, dt_ms: float = 4
     del d_re, d_im, weighted
 
     out["cos_phase"] = re / np.sqrt(np.maximum(power, 1e-12))
+    step(0.35, "coherence")
     out["coherence"] = ndimage.gaussian_filter(semblance(re, im, samples=9), (1.0, 1.0, 2.0))
+    step(0.5, "dip_deviation")
     out["dip_deviation"] = dip_deviation(amplitude)
+    step(0.8, "redundant and noise attributes")
 
     z = {k: _standard(out[k]) for k in INFORMATIVE}
 

@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from aaspi_py.errors import AaspiError
-from aaspi_py.progress import Progress
+from aaspi_py.progress import Progress, SubProgress
 from aaspi_py.project import FOLDERS, PROJECT_FILE, Project
 from aaspi_py.volume import DIMS, save_volume
 
@@ -90,7 +90,7 @@ def build_sample_project(root: str | Path, size: str = "small", *, overwrite: bo
     size : "small" (tests) or "demo" (the demo and benchmarks); see :data:`SIZES`
     overwrite : rebuild an existing sample project (its volumes, polygons, training sets,
         results and logs are replaced; other files in the folder are kept)
-    progress : optional :class:`aaspi_py.Progress`; cancel is honoured between volumes
+    progress : optional :class:`aaspi_py.Progress`; cancel is honoured between steps
     seed : the same seed gives the same survey
     """
     if size not in SIZES:
@@ -116,16 +116,14 @@ def _build(root: Path, size: str, seed: int, progress) -> None:
 
     t0 = time.perf_counter()
     shape = SIZES[size]
-    progress.update(0.0, "synthetic survey")
-    survey = make_survey(shape, seed=seed)
-    progress.check()
+    survey = make_survey(shape, seed=seed, progress=SubProgress(progress, 0.0, 0.45))
     coords = survey_coordinates(shape, DT_MS)
 
     project = Project.create(root, PROJECT_NAME)
     names = ["amplitude", *ATTRIBUTES, "true_facies"]
     amplitude_path = project.volume_path("amplitude")
     for i, name in enumerate(names):
-        progress.update(0.35 + 0.6 * i / len(names), f"writing {name}")
+        progress.update(0.45 + 0.5 * i / len(names), f"writing {name}")
         progress.check()
         kind = {"amplitude": "amplitude", "true_facies": "facies"}.get(name, "attribute")
         attrs = {"source": f"aaspi_py.sample_volumes synthetic survey ({size}, seed {seed})"}

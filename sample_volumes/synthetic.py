@@ -186,13 +186,14 @@ def make_amplitude(geology: dict[str, np.ndarray], seed: int = 0) -> np.ndarray:
     return amplitude.astype(np.float32)
 
 
-def make_survey(shape: tuple[int, int, int], seed: int = 0) -> dict[str, np.ndarray]:
+def make_survey(shape: tuple[int, int, int], seed: int = 0, progress=None) -> dict[str, np.ndarray]:
     """The whole synthetic survey as numpy arrays.
 
     Parameters
     ----------
     shape : (n_inlines, n_crosslines, n_samples)
     seed : the same seed gives identical arrays
+    progress : optional :class:`aaspi_py.Progress`, updated between steps (may cancel)
 
     Returns
     -------
@@ -204,8 +205,16 @@ def make_survey(shape: tuple[int, int, int], seed: int = 0) -> dict[str, np.ndar
     shape = tuple(int(n) for n in shape)
     if len(shape) != 3 or min(shape) < 8:
         raise ValueError(f"make_survey: shape must be three sizes >= 8, got {shape}")
+    from aaspi_py.progress import SubProgress
+
+    if progress is not None:
+        progress.update(0.0, "geology")
     geology = make_geology(shape, seed)
+    if progress is not None:
+        progress.update(0.3, "amplitude")
+        progress.check()
     amplitude = make_amplitude(geology, seed)
     out = {"amplitude": amplitude, "true_facies": geology["true_facies"]}
-    out.update(compute_attributes(amplitude, seed=seed, dt_ms=DT_MS))
+    attributes = SubProgress(progress, 0.4, 1.0) if progress is not None else None
+    out.update(compute_attributes(amplitude, seed=seed, dt_ms=DT_MS, progress=attributes))
     return out

@@ -187,20 +187,25 @@ def test_refuses_unknown_size_and_foreign_folders(tmp_path):
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
 
 
-class CancelWhileWriting(aaspi_py.Progress):
-    """Asks to stop while the volumes are being written (coherence is the fifth)."""
+class CancelAt(aaspi_py.Progress):
+    """Asks to stop when the build reports ``status``."""
+
+    def __init__(self, status):
+        super().__init__()
+        self.stop_at = status
 
     def update(self, fraction, status=None):
         super().update(fraction, status)
-        if status == "writing coherence":
+        if status == self.stop_at:
             self.cancel()
 
 
-def test_cancel_leaves_nothing_behind(tmp_path):
-    progress = CancelWhileWriting()
+@pytest.mark.parametrize("status", ["computing coherence", "writing coherence"])
+def test_cancel_leaves_nothing_behind(tmp_path, status):
+    progress = CancelAt(status)
     with pytest.raises(aaspi_py.Cancelled):
         build_sample_project(tmp_path / "p", progress=progress)
-    assert progress.status == "writing coherence"
+    assert progress.status == status
     assert list(tmp_path.iterdir()) == []  # neither the project nor its temporary folder
 
 
