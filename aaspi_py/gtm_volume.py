@@ -307,7 +307,8 @@ def map_chunk(kernel: _Kernel, mask: np.ndarray, *blocks: np.ndarray) -> tuple[n
         XT = XT[:, rows]
     n_live = XT.shape[1]
     m = kernel.n_facies
-    res = np.empty((kernel.n_channels, n_live))
+    # results go straight to float32, the volumes' type (classes follow the stored values)
+    res = np.empty((kernel.n_channels, n_live), dtype=np.float32)
     k = len(kernel.centers)
     pdf = np.zeros(k)
     step = block_rows(k)
@@ -355,7 +356,7 @@ def map_chunk(kernel: _Kernel, mask: np.ndarray, *blocks: np.ndarray) -> tuple[n
             bc *= np.sqrt(inv)[:, None]
             res[3:3 + m, start:stop] = np.minimum(bc, 1.0).T
     if every:
-        channels = res.astype(np.float32)
+        channels = res
     else:
         channels = np.zeros((kernel.n_channels, n), dtype=np.float32)
         channels[:, rows] = res
