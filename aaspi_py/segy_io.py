@@ -206,7 +206,7 @@ def _skeleton(layout: SegyLayout, grid: Grid, chunk_shape, keep_headers: bool, a
     ci, cx, cs = chunk_shape
     dims = ("inline", "crossline")
     ds = xr.Dataset(
-        {"data": (dims + ("sample",), da.zeros((ni, nx, layout.samples), dtype=np.float32, chunks=chunk_shape))},
+        {"data": (dims + ("sample",), da.zeros((ni, nx, layout.samples), dtype=np.float32, chunks=(ci, cx, -1)))},
         coords={
             "inline": ("inline", grid.inline),
             "crossline": ("crossline", grid.crossline),
