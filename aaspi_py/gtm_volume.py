@@ -383,8 +383,9 @@ class VolumeMaps:
     bhattacharyya: list[Any]
     posterior: list[Any]
     classification: Any
-    pdf: Any          # dask array of shape (K,): the unsupervised PDF
-    live_voxels: Any  # dask array of shape (): live voxels counted
+    pdf: Any           # dask array of shape (K,): the unsupervised PDF
+    live_voxels: Any   # dask array of shape (): live voxels counted
+    class_counts: Any  # dask array of shape (M + 1,): voxels per class 0..M of ``classification``
 
 
 def map_volume(model: VolumeGTM, arrays: Sequence[Any], trace_mask: Any, *,
@@ -440,6 +441,7 @@ def map_volume(model: VolumeGTM, arrays: Sequence[Any], trace_mask: Any, *,
     classes = da.map_blocks(_take, records, 1, chunks=first.chunks, dtype=np.int16)
     pdfs = da.map_blocks(_take, records, 2, new_axis=[3], chunks=(*one, (k,)), dtype=np.float64)
     counts = da.map_blocks(_take, records, 3, chunks=one, dtype=np.int64)
+    per_class = da.map_blocks(_class_counts, records, m + 1, new_axis=[3], chunks=(*one, (m + 1,)), dtype=np.int64)
     return VolumeMaps(
         latent_mean=(channels[0], channels[1]),
         latent_mode=channels[2],
@@ -448,6 +450,7 @@ def map_volume(model: VolumeGTM, arrays: Sequence[Any], trace_mask: Any, *,
         classification=classes,
         pdf=pdfs.sum(axis=(0, 1, 2)),
         live_voxels=counts.sum(),
+        class_counts=per_class.sum(axis=(0, 1, 2)),
     )
 
 
@@ -455,6 +458,10 @@ def _chunk_record(kernel: _Kernel, mask: np.ndarray, *blocks: np.ndarray) -> np.
     out = np.empty((1, 1, 1), dtype=object)
     out[0, 0, 0] = map_chunk(kernel, mask, *blocks)
     return out
+
+
+def _class_counts(record: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(record[0, 0, 0][1].reshape(-1), minlength=n).reshape(1, 1, 1, n)
 
 
 def _take(record: np.ndarray, which: int) -> np.ndarray:

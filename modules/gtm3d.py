@@ -145,6 +145,8 @@ def _pair(p, name):
     value = p[name]
     if len(value) != 2:
         raise AaspiError(f"The '{name}' parameter of gtm3d needs two sizes (u1, u2), e.g. {name}=20,20; got {value}.")
+    if name == "latent_grid" and value[0] * value[1] < 2:
+        raise AaspiError(f"The 'latent_grid' parameter of gtm3d needs at least 2 nodes, e.g. latent_grid=20,20; got {value}.")
     return tuple(value)
 
 
@@ -155,7 +157,6 @@ def run(ctx, p):
     import time
     import warnings
 
-    import dask.array as da
     import numpy as np
     from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
@@ -246,7 +247,7 @@ def run(ctx, p):
         extra = [maps.pdf, maps.live_voxels]
         if model.n_facies:
             writes.append(lazy(maps.classification, "classification", "classification"))
-            extra.append(da.bincount(maps.classification.ravel().astype(np.intp), minlength=model.n_facies + 1))
+            extra.append(maps.class_counts)
         results = ctx.compute(*writes, *extra, progress=ctx.progress.sub(0.4, 0.95), status="mapping voxels")
     map_seconds = time.perf_counter() - t1
     pdf, live = np.asarray(results[len(writes)]), int(results[len(writes) + 1])
@@ -269,13 +270,13 @@ def run(ctx, p):
     # -- report
     summary = [
         f"GTM {latent_shape[0]}x{latent_shape[1]} on {len(names)} attributes "
-        f"({'standardised' if p['standardize'] else 'raw'}), {len(sample)} training voxels: "
+        f"({'standardised' if p['standardize'] else 'raw'}), trained on {len(sample)} sampled voxels: "
         f"{gtm.n_iter_} iterations ({state}), log-likelihood {gtm.loglik_[-1]:.4f} per voxel, {fit_seconds:.1f} s",
         f"mapped {n_vox} voxels in {map_seconds:.1f} s: latent mean, mode"
         + (", probability and posterior volumes per facies, classification" if model.n_facies else ""),
     ]
     report = {
-        "inputs": names, "standardize": p["standardize"], "training_voxels": len(sample),
+        "inputs": names, "standardize": p["standardize"], "sample_voxels": len(sample),
         "latent_grid": list(latent_shape), "rbf_grid": list(rbf_shape), "n_iter": gtm.n_iter_,
         "converged": bool(gtm.converged_), "loglik": [round(float(v), 6) for v in gtm.loglik_],
         "beta": gtm.beta_, "fit_seconds": round(fit_seconds, 3), "map_seconds": round(map_seconds, 3),
@@ -288,10 +289,8 @@ def run(ctx, p):
                       classified_share=dict(zip(model.facies, np.round(share, 4).tolist())),
                       classify_by=p["classify_by"])
         summary.append("classified share: " + ", ".join(f"{f} {s:.1%}" for f, s in zip(model.facies, share)))
-    report["summary"] = summary
+    report["summary"] = summary  # printed by the CLI; the log lines above carry the details
     ctx.report.update(report)
-    for line in summary:
-        ctx.log(line)
 
 
 # ---------------------------------------------------------------- demo

@@ -93,6 +93,15 @@ def test_far_outliers_stay_finite_and_exact():
     np.testing.assert_array_equal(g.predict(far), nearest)
 
 
+def test_translation_equivariant_far_from_the_origin(blobs):
+    """Data at 1e6 from the origin gives the same model: centring and the unpenalised bias."""
+    a = fit(blobs, latent_shape=(6, 6), rbf_shape=(3, 3), max_iter=25, tol=0)
+    b = fit(blobs + 1e6, latent_shape=(6, 6), rbf_shape=(3, 3), max_iter=25, tol=0)
+    np.testing.assert_allclose(b.loglik_, a.loglik_, rtol=1e-8)
+    np.testing.assert_allclose(b.means_ - 1e6, a.means_, atol=1e-6)
+    np.testing.assert_allclose(b.transform(blobs + 1e6), a.transform(blobs), atol=1e-8)
+
+
 def test_outputs_are_consistent(blobs):
     g = fit(blobs, latent_shape=(7, 5), rbf_shape=(3, 3), max_iter=15)
     R = g.predict_proba(blobs)

@@ -117,9 +117,11 @@ def test_every_chunk_is_mapped_once_for_all_outputs(project, monkeypatch):
 
 def test_classification_beats_chance(project):
     make_project(project)
-    aaspi_py.run("gtm3d", project.root, inputs=["a1", "a2", "a3"], training_set="train", **SMALL)
+    res = aaspi_py.run("gtm3d", project.root, inputs=["a1", "a2", "a3"], training_set="train", **SMALL)
     pred, f = outputs(project)["classification"], truth()
     live = np.broadcast_to(dead_traces()[:, :, None], SHAPE)
+    counts = np.bincount(pred[live], minlength=4)[1:]
+    assert list(res.report["classified_share"].values()) == pytest.approx(counts / counts.sum(), abs=1e-4)
     accuracy = np.mean(pred[live] == f[live])
     share = np.bincount(f[live], minlength=4)[1:] / live.sum()
     # three well separated facies: far above the majority class
