@@ -252,8 +252,9 @@ class _Kernel:
             mix = np.hstack([g.nodes_, np.ones((len(g.nodes_), 1))])
             sqrt_pdfs = np.zeros((len(g.nodes_), 0))
         centers = g.means_ - g.mean_
+        half = model.facies_pdfs is not None  # see map_chunk: exp(a/2) gives sqrt(R) too
         return cls(center=model.center, scale=model.scale, gtm_mean=g.mean_, centers=centers,
-                   beta=float(g.beta_), expo=Exponents(centers, float(g.beta_), 0.5 if model.facies_pdfs is not None else 1.0),
+                   beta=float(g.beta_), expo=Exponents(centers, float(g.beta_), 0.5 if half else 1.0),
                    mix=np.ascontiguousarray(mix), sqrt_pdfs=np.ascontiguousarray(sqrt_pdfs),
                    classify_by=classify_by)
 
@@ -266,7 +267,7 @@ class _Kernel:
         return 3 + 2 * self.n_facies
 
 
-def map_chunk(kernel: _Kernel, mask: np.ndarray, *blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def map_chunk(kernel: _Kernel, mask: np.ndarray, *blocks: np.ndarray) -> tuple[np.ndarray, ...]:
     """All GTM outputs of one chunk.
 
     Parameters
@@ -486,10 +487,6 @@ def one_pass():
 
 
 # ---------------------------------------------------------------- voxels from volumes
-
-def live_voxel_count(trace_mask: np.ndarray, n_samples: int) -> int:
-    return int(np.count_nonzero(trace_mask)) * int(n_samples)
-
 
 def sample_live_voxels(trace_mask: np.ndarray, n_samples: int, size: int, seed: int) -> np.ndarray:
     """Seeded uniform sample, without replacement, of voxels on live traces.
