@@ -263,9 +263,9 @@ def run(ctx, p):
     density_png = ctx.file_output(f"{ctx.output_name('latent_density')}.png")
     latent_density_png(density_png, pdf, model.latent_shape, facies=model.facies,
                        facies_pdfs=model.facies_pdfs, colors=_facies_colors(ctx.project, model.facies),
-                       title=f"GTM latent space: {live} voxels, {len(names)} attributes")
+                       title=f"GTM latent space: {live:,} voxels, {len(names)} attributes")
     loglik_png(ctx.file_output(f"{ctx.output_name('loglik')}.png"), gtm.loglik_, gtm.objective_,
-               title=f"GTM training on {len(sample)} voxels")
+               title=f"GTM training on {len(sample):,} voxels")
 
     # -- report
     summary = [
