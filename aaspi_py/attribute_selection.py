@@ -40,7 +40,7 @@ import numpy as np
 from . import gmm_em
 from .bhattacharyya_distance import bhattacharyya, log_det
 from .errors import AaspiError
-from .gmm_models import MODELS, model_code, n_parameters
+from .gmm_models import CONTAINS, FITTING_ORDER, MODELS, model_code, n_parameters
 from .training import TrainingSet
 
 STRATEGIES = ("auto", "exhaustive", "screen")
@@ -168,6 +168,28 @@ class _Settings:
     reg_covar: float
     bic_pruning: bool
     n_attributes: int
+    _cache: dict = field(default_factory=dict)
+
+    def n_params(self, code: int, d: int, k: int) -> int:
+        key = (code, d, k)
+        if key not in self._cache:
+            self._cache[key] = n_parameters(MODELS[code], d, k)
+        return self._cache[key]
+
+    def fitting_order(self, d: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Model codes with containing models first, their parameter counts, and who contains whom."""
+        key = ("order", d, k)
+        if key not in self._cache:
+            order = sorted(self.models, key=lambda c: FITTING_ORDER.index(MODELS[c]))
+            names = [MODELS[c] for c in order]
+            contained = np.array([[a in CONTAINS[b] for b in names] for a in names], dtype=np.bool_)
+            self._cache[key] = (np.array(order, dtype=np.int64),
+                                np.array([self.n_params(c, d, k) for c in order], dtype=np.float64),
+                                contained)
+        return self._cache[key]
+
+
+_SHAPE = {"EII": 0, "VII": 0, "EEI": 1, "VVI": 1, "EVI": 1}  # others: full (2)
 
 
 def _one_cluster_fits(fd: _Facies, cols: np.ndarray, st: _Settings) -> list[tuple[float, int, FaciesFit]]:
@@ -180,21 +202,19 @@ def _one_cluster_fits(fd: _Facies, cols: np.ndarray, st: _Settings) -> list[tupl
     n = fd.n
     w = fd.scatter[np.ix_(cols, cols)]
     full = w / n + st.reg_covar * np.eye(d)
-    shapes = {"iso": np.eye(d) * np.trace(full) / d, "diag": np.diag(np.diag(full)), "full": full}
-    ll = {}
-    for key, cov in shapes.items():
-        sign, logdet = np.linalg.slogdet(cov)
-        if sign > 0:
-            ll[key] = -0.5 * (n * d * math.log(2 * math.pi) + n * logdet + np.trace(np.linalg.solve(cov, w)))
+    shapes = np.stack([np.eye(d) * np.trace(full) / d, np.diag(np.diag(full)), full])
+    sign, logdet = np.linalg.slogdet(shapes)
+    trace = np.trace(np.linalg.solve(shapes, np.broadcast_to(w, shapes.shape)), axis1=1, axis2=2)
+    ll = -0.5 * (n * d * math.log(2 * math.pi) + n * logdet + trace)
     out = []
     for code in st.models:
         name = MODELS[code]
-        key = "iso" if name in ("EII", "VII") else "diag" if name in ("EEI", "VVI", "EVI") else "full"
-        if key not in ll:
+        shape = _SHAPE.get(name, 2)
+        if sign[shape] <= 0:
             continue
-        bic = ll[key] - 0.5 * n_parameters(name, d, 1) * math.log(n)
-        out.append((bic, code, FaciesFit(1, name, bic, ll[key], np.ones(1), fd.mean[cols][None].copy(),
-                                         shapes[key][None].copy())))
+        bic = ll[shape] - 0.5 * st.n_params(code, d, 1) * math.log(n)
+        out.append((bic, code, FaciesFit(1, name, bic, float(ll[shape]), np.ones(1), fd.mean[cols][None].copy(),
+                                         shapes[shape][None].copy())))
     return out
 
 
@@ -212,22 +232,20 @@ def _fit_facies(fd: _Facies, cols: np.ndarray, st: _Settings, counts: dict) -> F
         phi_sem = np.ascontiguousarray(fd.phi_sem[rows])
         phi_sem_sum = fd.phi_sem_sum[rows]
     no_init = (np.zeros(0), np.zeros((0, d)), np.zeros((0, d, d)))
-    # VVV first: it nests every other model, so its likelihood drives the BIC pruning
-    order = sorted(st.models, key=lambda c: (MODELS[c] != "VVV", n_parameters(MODELS[c], d, 2)))
     for k in range(2, st.max_clusters + 1):
         if fd.n < k * (d + 1):
             continue
         sem = st.use_sem and fd.noise[k].shape[0] > 0
         start_phi, start_sum = (phi_sem, phi_sem_sum) if sem else (phi, phi_sum)
         labels = gmm_em.kmeans_pca_labels(start_phi, start_sum, d, k, 300)
-        codes = np.array(order, dtype=np.int64)
-        n_par = np.array([n_parameters(MODELS[c], d, k) for c in order], dtype=np.float64)
+        # containing models first: their likelihoods bound the others' (BIC pruning)
+        codes, n_par, contained = st.fitting_order(d, k)
         algorithm = gmm_em.SEM_CEM if sem else gmm_em.CEM
         w, m, c, ll, status, _, _ = gmm_em.fit_mixtures(
             phi, phi_sum, phi_sem, phi_sem_sum, d, codes, k, labels, *no_init, fd.noise[k],
             algorithm, st.cem_max_iterations, 1e-3, st.reg_covar, d + 1, n_par,
-            floor if st.bic_pruning else -np.inf)
-        for i, code in enumerate(order):
+            floor if st.bic_pruning else -np.inf, contained)
+        for i, code in enumerate(codes.tolist()):
             if status[i] == gmm_em.PRUNED:
                 counts["pruned"] += 1
                 continue
@@ -330,8 +348,7 @@ def _marginal_scores(full_fits: list[FaciesFit], subsets: np.ndarray, pairs: str
     return out
 
 
-def _screen(facies: list[_Facies], st: _Settings, pairs: str, top: int, n_jobs: int, progress,
-            counts: dict) -> tuple[list[tuple[int, ...]], str, dict]:
+def _screen(facies: list[_Facies], st: _Settings, pairs: str, top: int, progress, counts: dict) -> tuple[list[tuple[int, ...]], str, dict]:
     """Candidates per n from the exact marginals of full-dimensional mixtures."""
     n_attr = st.n_attributes
     all_cols = np.arange(n_attr)
@@ -500,8 +517,10 @@ def select_attributes(
         the exact marginals of full-dimensional mixtures (a beam of them beyond 2^20) and fits
         the top ``screen_top`` per n exactly; ``auto`` screens from N = 12 on.
     bic_pruning : bool
-        Skip models whose BIC cannot beat the best so far even with the likelihood of VVV,
-        which nests them (see :func:`aaspi_py.gmm_em.fit_mixtures`).
+        Skip a covariance model when its BIC could not beat the best so far even with the
+        likelihood of the fitted models that contain it (VVV contains all; VVI the diagonal
+        ones; see :func:`aaspi_py.gmm_em.fit_mixtures`). Exact when the containing fits reach
+        their maximum likelihood; the benchmark and tests check the answer is unchanged.
     n_jobs : int or None
         Threads (None or 0: one per core).
     progress : optional :class:`aaspi_py.Progress`
@@ -553,7 +572,7 @@ def select_attributes(
         detail = f"exhaustive: all {len(combos)} combinations fitted"
         sub = progress.sub(0.0, 0.9) if progress is not None else None
     else:
-        combos, detail, screen_scores = _screen(facies, st, pairs, screen_top, n_jobs, progress, counts)
+        combos, detail, screen_scores = _screen(facies, st, pairs, screen_top, progress, counts)
         sub = progress.sub(0.1, 0.9) if progress is not None else None
     combos = list(dict.fromkeys(combos))
     evaluated = _evaluate(facies, combos, st, pairs, n_jobs, sub, counts, "fitting")

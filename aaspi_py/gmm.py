@@ -22,7 +22,7 @@ from . import gmm_em
 from .bhattacharyya_distance import bhattacharyya
 from .gmm_models import MODELS, model_code, n_parameters
 
-__all__ = ["GaussianMixture", "bhattacharyya", "MODELS"]
+__all__ = ["GaussianMixture", "best_mixture", "bhattacharyya", "MODELS"]
 
 ALGORITHMS = {"em": gmm_em.EM, "cem": gmm_em.CEM, "sem-cem": gmm_em.SEM_CEM}
 
@@ -181,7 +181,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                  else np.zeros((0, phi_sem.shape[1], k)))
         w, m, c, ll, status, n_iter, best = gmm_em.fit_mixtures(
             phi, phi_sum, phi_sem, phi_sem_sum, d, code, k, labels, *init, noise, algorithm,
-            self.max_iter, self.tol, self.reg_covar, d + 1, np.zeros(1), -np.inf)
+            self.max_iter, self.tol, self.reg_covar, d + 1, np.zeros(1), -np.inf,
+            np.zeros((1, 1), dtype=np.bool_))
         self._set_parameters(w[0], m[0] + center, c[0])
         self.log_likelihood_ = float(ll[0])
         self.lower_bound_ = self.log_likelihood_ / n
@@ -283,3 +284,33 @@ def _checked(value, shape, name):
     if arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
     return arr
+
+
+def best_mixture(X, max_clusters: int = 2, models=MODELS, **params) -> GaussianMixture:
+    """The mixture of highest BIC over K = 1 … ``max_clusters`` and the given covariance models.
+
+    BIC = log L − ½ p log n (course-notes eq. 6): **higher is better**. Ties go to fewer
+    clusters, then to the simpler model (order of :data:`MODELS`).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_voxels, n_attributes)
+    max_clusters : int
+    models : sequence of str
+    **params : passed to :class:`GaussianMixture` (e.g. ``random_state``, ``sem_iterations``)
+
+    Returns
+    -------
+    GaussianMixture
+        Fitted; its BIC on X is ``bic_``.
+    """
+    best, best_bic = None, -np.inf
+    for k in range(1, max_clusters + 1):
+        for model in models:
+            gm = GaussianMixture(k, covariance_model=model, **params).fit(X)
+            bic = gm.bic(X)
+            if bic > best_bic:
+                best, best_bic = gm, bic
+    best.bic_ = best_bic
+    return best
+

@@ -24,6 +24,11 @@ Algorithms (``algorithm`` code):
   pre-drawn noise so that every model and combination shares the same random numbers), the
   iterate with the highest log-likelihood kept, then CEM on all voxels from there.
 
+CEM with two clusters skips voxels whose label provably cannot change: |Δr_i| ≤ ‖φ(x_i)‖ ·
+‖Δc‖ by Cauchy–Schwarz, so a voxel is recomputed only once the accumulated change of the
+coefficients reaches |r_i| / ‖φ(x_i)‖ (its *slack*); the final log-likelihood is exact over
+all voxels. The partition and parameters are the same as with full E-steps.
+
 Hard partitions need at least ``min_count`` voxels per cluster: an SEM draw below it is
 rejected (the parameters stay), a CEM partition below it stops the fit at the last valid
 parameters with status :data:`DEGENERATE`. ``reg_covar`` is added to every ``W_k/n_k``
@@ -367,7 +372,7 @@ def _row_norms(phi, rows, out):
 @njit(cache=True, nogil=True)
 def fit_mixtures(phi, phi_sum, phi_sem, phi_sem_sum, d, models, k_, init_labels,
                  init_weights, init_means, init_covs, noise, algorithm, max_iter, tol,
-                 reg, min_count, n_params, bic_floor):
+                 reg, min_count, n_params, bic_floor, contained_in):
     """Fit K-cluster mixtures of several covariance models to the same voxels.
 
     Parameters
@@ -392,12 +397,14 @@ def fit_mixtures(phi, phi_sum, phi_sem, phi_sem_sum, d, models, k_, init_labels,
     max_iter, tol, reg, min_count
         CEM/EM iteration cap, EM tolerance on the mean log-likelihood, ``reg_covar``,
         smallest cluster of a hard partition.
-    n_params : float array of shape (n_models,), bic_floor : float
-        BIC pruning (``bic_floor`` = -inf: none). Every model is a special case of VVV, so
-        the highest log-likelihood reached so far (VVV first) stands for what any remaining
-        model could reach; a model whose BIC = log L − ½ p log n could then not exceed the
-        best BIC so far (starting at ``bic_floor``, e.g. the best one-cluster BIC) is not
-        fitted and gets status PRUNED.
+    n_params : float array of shape (n_models,), bic_floor : float,
+    contained_in : bool array of shape (n_models, n_models)
+        BIC pruning (``bic_floor`` = -inf: none). ``contained_in[i, j]``: model j contains
+        model i (:data:`aaspi_py.gmm_models.CONTAINS`), so model i's likelihood cannot exceed
+        model j's. The lowest log-likelihood of the models fitted so far that contain model
+        i stands for what model i could reach; if its BIC = log L − ½ p log n could then not
+        exceed the best BIC so far (starting at ``bic_floor``, e.g. the best one-cluster BIC),
+        model i is not fitted and gets status PRUNED. Give containing models first.
 
     Returns
     -------
@@ -446,12 +453,17 @@ def fit_mixtures(phi, phi_sum, phi_sem, phi_sem_sum, d, models, k_, init_labels,
     log_n = np.log(n)
     prune = bic_floor > -np.inf
     best_bic = bic_floor
-    ll_ref = -np.inf
     for mi in range(n_models):
         model = models[mi]
-        if prune and mi > 0 and ll_ref - 0.5 * n_params[mi] * log_n < best_bic:
-            out_status[mi] = PRUNED
-            continue
+        if prune:
+            bound = np.inf
+            for mj in range(mi):
+                # a degenerate fit stopped early: its likelihood bounds nothing
+                if contained_in[mi, mj] and out_status[mj] != PRUNED and out_status[mj] != DEGENERATE:
+                    bound = min(bound, out_ll[mj])
+            if bound - 0.5 * n_params[mi] * log_n < best_bic:
+                out_status[mi] = PRUNED
+                continue
         e_rows = rows[E_PART[model]]
         s_rows = rows[S_PART[model]]
         full = S_PART[model] == 2
@@ -608,10 +620,8 @@ def fit_mixtures(phi, phi_sum, phi_sem, phi_sem_sum, d, models, k_, init_labels,
         out_ll[mi] = ll if np.isfinite(ll) else -np.inf
         out_status[mi] = status
         out_iter[mi] = it
-        if np.isfinite(ll):
-            ll_ref = max(ll_ref, ll)
-            if status != DEGENERATE:
-                best_bic = max(best_bic, ll - 0.5 * n_params[mi] * log_n)
+        if np.isfinite(ll) and status != DEGENERATE:
+            best_bic = max(best_bic, ll - 0.5 * n_params[mi] * log_n)
     return out_w, out_m, out_c, out_ll, out_status, out_iter, out_best
 
 

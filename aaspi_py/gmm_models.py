@@ -42,6 +42,24 @@ E_PART = np.array([0, 1, 0, 1, 1, 0, 2, 2, 2], dtype=np.int64)
 S_PART = np.array([1, 1, 1, 1, 1, 2, 2, 2, 2], dtype=np.int64)
 
 
+#: the models each model contains (same number of clusters): Σ_k = λ_k D_k A_k D_kᵀ with
+#: some of λ, D, A equal across clusters or fixed is a special case of the same with fewer
+#: constraints, so its maximum likelihood is at most theirs
+CONTAINS = {
+    "VVV": {"EII", "VII", "EEI", "EVI", "VVI", "EEE", "EEV", "EVV"},
+    "EVV": {"EII", "EEI", "EVI", "EEE", "EEV"},
+    "EEV": {"EII", "EEI", "EEE"},
+    "EEE": {"EII", "EEI"},
+    "VVI": {"EII", "VII", "EEI", "EVI"},
+    "EVI": {"EII", "EEI"},
+    "VII": {"EII"},
+    "EEI": {"EII"},
+    "EII": set(),
+}
+#: an order in which every model comes after all models that contain it
+FITTING_ORDER = ("VVV", "VVI", "EVV", "EEV", "EEE", "EVI", "VII", "EEI", "EII")
+
+
 def model_code(model: str) -> int:
     """Index of a model name in :data:`MODELS` (case-insensitive)."""
     try:

@@ -140,8 +140,8 @@ MODULE = Module(
         Int("screen_top", 10, low=1,
             help="With the screen strategy: combinations per n fitted exactly after screening."),
         Bool("bic_pruning", True,
-             help="Skip covariance models whose BIC cannot beat the best so far even with the likelihood "
-                  "of VVV, which nests them."),
+             help="Skip a covariance model when its BIC could not beat the best so far even with the "
+                  "likelihood of the fitted models that contain it (VVV contains all, VVI the diagonal ones)."),
         Int("max_voxels", 0, low=0,
             help="Use at most this many training voxels per facies (seeded sample; 0 = all)."),
         Int("n_jobs", 0, low=0, help="Threads used (0 = one per core)."),

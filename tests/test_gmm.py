@@ -9,6 +9,7 @@ from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from aaspi_py import GaussianMixture
+from aaspi_py.gmm import best_mixture
 from aaspi_py.gmm_models import MODELS, m_step, n_covariance_parameters, n_parameters
 
 # ---------------------------------------------------------------- scikit-learn peer
@@ -182,6 +183,9 @@ def test_bic_picks_the_true_number_of_clusters_and_model(truth):
             gm = GaussianMixture(k, covariance_model=model, sem_iterations=60, random_state=0).fit(x)
             scores[(k, model)] = gm.bic(x)
     assert max(scores, key=scores.get) == (k_true, truth)
+    best = best_mixture(x, max_clusters=3, sem_iterations=60, random_state=0)
+    assert (best.n_components, best.covariance_model) == (k_true, truth)
+    assert best.bic_ == pytest.approx(max(scores.values()))
 
 
 def test_cem_ends_on_a_fixed_partition():
