@@ -123,8 +123,16 @@ def test_saved_model_predicts_another_survey(sample_run, tmp_path):
 # ---------------------------------------------------------------- a hand-made file
 
 
-def test_hand_made_file_dead_traces_and_nan_voxels(project):
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """The tiny layered survey and its hand-made training file, written once."""
+    project = aaspi_py.Project.create(tmp_path_factory.mktemp("rfc3d_tiny") / "proj", "test")
     syn.build(project)
+    return project
+
+
+def test_hand_made_file_dead_traces_and_nan_voxels(project, template):
+    syn.copy_into(template, project)
     ds = aaspi_py.open_volume(project.volume_path("a2"))
     data = ds["data"].values
     data[5, 5, 5] = np.nan
@@ -171,9 +179,9 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", list(BAD))
-def test_bad_inputs_give_one_line_errors(project, case):
+def test_bad_inputs_give_one_line_errors(project, template, case):
     spoil, params, message = BAD[case]
-    rows = syn.build(project)
+    rows = syn.copy_into(template, project)
     if spoil is not None:
         spoil(project, rows)
     if case == "nan":
@@ -189,8 +197,8 @@ def test_bad_inputs_give_one_line_errors(project, case):
     assert not list(project.volumes_dir.glob("rfc3d_*")) and not list(project.results_dir.iterdir())
 
 
-def test_normalise_and_class_weight_reach_the_model(project):
-    syn.build(project)
+def test_normalise_and_class_weight_reach_the_model(project, template):
+    syn.copy_into(template, project)
     kw = dict(training_file=syn.TRAINING, attributes=syn.ATTRS, **FAST)
     on = aaspi_py.run("rfc3d", project, suffix="_on", class_weight="balanced", **kw)
     off = aaspi_py.run("rfc3d", project, suffix="_off", normalize=False, **kw)
