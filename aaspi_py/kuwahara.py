@@ -307,6 +307,9 @@ def kuwahara(
     _check_choice("selection", selection, SELECTIONS)
     if not isinstance(min_valid, int | np.integer) or min_valid < 1:
         raise AaspiError(f"Kuwahara min_valid must be an int >= 1; got {min_valid!r}.")
+    if min_valid > window[0] * window[1] * window[2]:
+        raise AaspiError(f"Kuwahara min_valid ({min_valid}) is more than the {'x'.join(map(str, window))} "
+                         "window holds; lower it or enlarge the window.")
     lazy = any(isinstance(a, da.Array) for a in (*arrays, guide, mask))
     shape = tuple(np.shape(arrays[0]))
     if len(shape) != 3 or 0 in shape:

@@ -260,6 +260,8 @@ def test_bad_arguments_say_what_to_fix(rng):
         kuwahara(x, selection="both")
     with pytest.raises(AaspiError, match=r"share one shape"):
         kuwahara([x, x[:, :, :4]], selection="joint")
+    with pytest.raises(AaspiError, match=r"min_valid \(28\) is more than the 3x3x3 window holds"):
+        kuwahara(x, min_valid=28)
     with pytest.raises(AaspiError, match=r"mask must have shape"):
         kuwahara(x, mask=np.ones((4, 3), bool))
 
