@@ -36,6 +36,7 @@ from .segy_layout import (
     SegyLayout,
     check_field,
     header_field,
+    prefetch,
 )
 
 #: refuse grids with more cells than this many per trace (plus a margin): such numbers are not line numbers
@@ -83,8 +84,10 @@ def read_headers(layout: SegyLayout, start: int, stop: int) -> np.ndarray:
     n = stop - start
     if n <= 0:
         return np.zeros((0, 240), np.uint8)
-    mm = np.memmap(layout.path, dtype=layout.record_dtype, mode="r",
-                   offset=layout.data_start + start * layout.trace_size, shape=(n,))
+    offset = layout.data_start + start * layout.trace_size
+    # every page of the range is touched anyway: one sequential read-ahead beats page faults
+    prefetch(layout.path, offset, n * layout.trace_size)
+    mm = np.memmap(layout.path, dtype=layout.record_dtype, mode="r", offset=offset, shape=(n,))
     try:
         return np.array(mm["header"])
     finally:

@@ -5,6 +5,8 @@ samples (format 5, big-endian, the common modern case), then each step runs in i
 subprocess so its peak RSS is its own:
 
 - ``raw``    numpy.fromfile over the file in 64 MB blocks (the I/O anchor: nothing decoded);
+- ``copy``   the same reads, each block written to a file next to the volume (the floor of
+  any import: the bytes read once and written once, nothing decoded);
 - ``import`` aaspi_py.segy_io.import_segy to a zarr volume (headers scanned, traces decoded,
   written with the default chunks and codecs);
 - ``segyio`` segyio.tools.cube, which loads the whole cube (peak RSS ~ file size).
@@ -89,6 +91,16 @@ def _step_raw(path: Path, out: Path) -> None:
     assert total == path.stat().st_size
 
 
+def _step_copy(path: Path, out: Path) -> None:
+    out.mkdir(parents=True)
+    with open(path, "rb") as f, open(out / "copy.bin", "wb") as g:
+        while True:
+            block = np.fromfile(f, dtype=np.uint8, count=64 << 20)
+            if block.size == 0:
+                break
+            block.tofile(g)
+
+
 def _step_import(path: Path, out: Path) -> None:
     from aaspi_py.segy_io import import_segy
 
@@ -103,7 +115,7 @@ def _step_segyio(path: Path, out: Path) -> None:
     assert cube.size
 
 
-STEPS = {"raw": _step_raw, "import": _step_import, "segyio": _step_segyio}
+STEPS = {"raw": _step_raw, "copy": _step_copy, "import": _step_import, "segyio": _step_segyio}
 
 
 def _run_step(name: str, path: Path, out: Path) -> None:
@@ -138,7 +150,7 @@ def _measure_once(name: str, path: Path, out: Path, cold: bool) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--step", name, "--file", str(path), "--out", str(out)],
                           capture_output=True, text=True, check=True)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    if name == "import":
+    if name in ("import", "copy"):
         t0 = time.perf_counter()
         os.sync()
         result["flush_seconds"] = time.perf_counter() - t0
@@ -161,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crosslines", type=int, default=400)
     ap.add_argument("--samples", type=int, default=3500)
     ap.add_argument("--work", default=str(HERE / "_work"))
-    ap.add_argument("--steps", default="raw,import,segyio")
+    ap.add_argument("--steps", default="raw,copy,import,segyio")
     ap.add_argument("--modes", default="cold,warm")
     ap.add_argument("--repeat", type=int, default=3, help="runs per step and mode; the best counts")
     ap.add_argument("--keep", action="store_true", help="keep the generated SEG-Y for another run")
@@ -196,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue  # one segyio figure is enough: it is far from the target either way
                 repeat = 1 if name == "segyio" else args.repeat
                 r = results[(name, mode)] = _measure(name, path, out, cold=mode == "cold", repeat=repeat)
-                extra = f", then {r['flush_seconds']:.1f} s to flush the volume to disk" if "flush_seconds" in r else ""
+                extra = f", then {r['flush_seconds']:.1f} s to flush to disk" if "flush_seconds" in r else ""
                 print(f"{mode:4s} {name:7s} {r['mb_s']:7.0f} MB/s  {r['seconds']:6.1f} s (runs {r['all_seconds']})  "
                       f"peak RSS {r['peak_rss'] / 1e6:6.0f} MB{extra}", flush=True)
         print()
@@ -206,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
                 ratio = imp["mb_s"] / raw["mb_s"]
                 print(f"{mode}: import / raw read = {ratio:.2f} (target >= 0.50); import peak RSS "
                       f"{imp['peak_rss'] / 1e6:.0f} MB (target <= 1000 MB)")
+            copy = results.get(("copy", mode))
+            if imp and copy:
+                print(f"{mode}: import / copy (read + write, nothing decoded) = {imp['mb_s'] / copy['mb_s']:.2f}")
             seg = results.get(("segyio", mode))
             if imp and seg:
                 print(f"{mode}: import / segyio.tools.cube = {imp['mb_s'] / seg['mb_s']:.2f}; "
