@@ -15,8 +15,8 @@ Memory: two reusable buffers of :data:`BLOCK_BYTES` per worker thread, plus abou
 per trace for the geometry (line numbers, cdp coordinates, trace order).
 
 Amplitudes are stored uncompressed (:data:`AMPLITUDE_COMPRESSORS`): lossless codecs save
-8-19 % on seismic floats for 2-3 times the CPU (benches/segy_ingest.py); the raw trace
-headers use zarr's default zstd, which shrinks them about tenfold.
+8-19 % on seismic-like floats for about twice the CPU of the write itself; the raw trace
+headers use zarr's default zstd, which shrinks them 10-35 fold.
 
 What the volume keeps, so export can write the file back byte for byte:
 
