@@ -285,7 +285,7 @@ def _write(ds: xr.Dataset, plan: _Plan, path: Path, progress) -> int:
     i_edges, x_edges = _block_edges(ds)
     written = done = 0
     with open(path, "wb") as f:
-        f.write(plan.textual + plan.extended + plan.binary)
+        f.write(plan.textual + plan.binary + plan.extended)
         f.truncate(start + plan.traces * size)
         for i0, i1 in zip(i_edges[:-1], i_edges[1:]):
             for x0, x1 in zip(x_edges[:-1], x_edges[1:]):

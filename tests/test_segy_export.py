@@ -170,3 +170,18 @@ class TestSegyExportContract(ModuleContract):
     def setup_project(self, project):
         import_segy(SEGY / "small.sgy", project.volumes_dir / "small.zarr")
         return {"volume": "small", "dst": "results/small.sgy"}
+
+
+@pytest.mark.parametrize("count_field", [1, -1])
+def test_extended_textual_headers_round_trip(tmp_path, count_field):
+    """Extended textual headers (a count, or -1 and an ((SEG: EndText)) stanza) are kept."""
+    raw = bytearray((SEGY / "small.sgy").read_bytes())
+    raw[3200 + 304: 3200 + 306] = count_field.to_bytes(2, "big", signed=True)
+    stanza = "((SEG: EndText))".ljust(3200).encode("cp037") if count_field == -1 else \
+        "extended textual header".ljust(3200).encode("cp037")
+    path = tmp_path / "ext.sgy"
+    path.write_bytes(bytes(raw[:3600]) + stanza + bytes(raw[3600:]))
+    out, _ = _roundtrip(tmp_path, path)
+    assert out.read_bytes() == path.read_bytes()
+    traces, _ = segyio_traces(SEGY / "small.sgy")
+    np.testing.assert_array_equal(open_volume(tmp_path / "v.zarr")["data"].values.reshape(25, -1), traces)
