@@ -407,3 +407,33 @@ def test_peak_memory_does_not_grow_with_the_file(tmp_path):
     ds = open_volume(tmp_path / "big.zarr")
     with segyio.open(path) as f:
         np.testing.assert_array_equal(ds.iline[120], f.iline[120])
+
+
+def test_layout_details(tmp_path):
+    """Byte order from the rev 2 constant, sample count from the trace header, interval choice."""
+    from aaspi_py.segy_layout import read_layout
+
+    raw = bytearray((SEGY / "small-lsb.sgy").read_bytes())
+    raw[3200 + 96: 3200 + 100] = (0x01020304).to_bytes(4, "little")
+    raw[3200 + 20: 3200 + 22] = bytes(2)  # no sample count in the binary header: the trace header has it
+    raw[3600 + 114: 3600 + 116] = (50).to_bytes(2, "little")
+    (tmp_path / "a.sgy").write_bytes(bytes(raw))
+    layout = read_layout(tmp_path / "a.sgy")
+    assert (layout.endian, layout.samples, layout.traces) == ("little", 50, 25)
+    raw = bytearray((SEGY / "small.sgy").read_bytes())
+    raw[3600 + 116: 3600 + 118] = (2000).to_bytes(2, "big")  # first trace says 2 ms, binary 4 ms
+    (tmp_path / "b.sgy").write_bytes(bytes(raw))
+    report = import_segy(tmp_path / "b.sgy", tmp_path / "b.zarr")
+    assert "sample interval: binary header 4000 µs, first trace header 2000 µs; used the binary header" \
+        in report["summary"]
+    assert open_volume(tmp_path / "b.zarr")["sample"].values[1] == 4.0
+
+
+def test_rev2_trace_header_extensions_refused(tmp_path):
+    raw = bytearray((SEGY / "small.sgy").read_bytes())
+    raw[3200 + 300] = 2
+    raw[3200 + 306: 3200 + 310] = (1).to_bytes(4, "big")
+    p = tmp_path / "rev2.sgy"
+    p.write_bytes(bytes(raw))
+    assert _error(p) == (f"{p}: SEG-Y rev 2 additional trace headers (bytes 3507-3510) are not supported; "
+                         f"rewrite the file with standard 240-byte trace headers only.")
