@@ -7,7 +7,6 @@ import aaspi_py
 from aaspi_py.errors import AaspiError
 from aaspi_py.params import Choice, Float, Int, Volumes, template, validate
 
-
 PARAMS = (
     Int("max_clusters", 2, low=1, help="Maximum clusters."),
     Float("tolerance", 0.02, low=0, high=1),
