@@ -69,10 +69,10 @@ def predict_dask(model: ForestModel, datasets: list[xr.Dataset], *, probabilitie
     live = da.broadcast_to(live, stacked.shape[1:], chunks=space)
     if not probabilities:
         classes = da.map_blocks(_classify_block, stacked, live, model=model, probabilities=False,
-                                drop_axis=0, dtype=np.int16, chunks=space, name="rfc3d-classify")
+                                drop_axis=0, dtype=np.int16, chunks=space, token="rfc3d-classify")
         return classes, None
     packed = da.map_blocks(_classify_block, stacked, live, model=model, probabilities=True,
-                           dtype=np.float32, chunks=((model.n_classes + 1,), *space), name="rfc3d-proba")
+                           dtype=np.float32, chunks=((model.n_classes + 1,), *space), token="rfc3d-proba")
     return packed[0].astype(np.int16), packed[1:]
 
 

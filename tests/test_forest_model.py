@@ -120,3 +120,18 @@ def test_damaged_node_arrays_are_refused(tmp_path, rng):
     np.savez(folder / "trees.npz", **arrays)
     with pytest.raises(AaspiError, match="node indices out of range; the model file is damaged"):
         ForestModel.load(folder)
+
+
+def test_two_predictions_in_one_dask_compute_stay_apart(rng):
+    import dask
+
+    from aaspi_py.forest_predict import predict_dask
+    from aaspi_py.volume import build_dataset
+
+    X = rng.standard_normal((500, 2))
+    y = 1 + (X[:, 0] > 0)
+    m1 = ForestModel.from_sklearn(RandomForestClassifier(3, random_state=0).fit(X, y), ["a", "b"])
+    m2 = ForestModel.from_sklearn(RandomForestClassifier(3, random_state=0).fit(X, 3 - y), ["a", "b"])
+    vols = [build_dataset(rng.standard_normal((6, 5, 4)).astype("f4")) for _ in range(2)]
+    a, b = dask.compute(predict_dask(m1, vols)[0], predict_dask(m2, vols)[0])
+    assert np.all(a + b == 3)  # the second model says the opposite class everywhere
