@@ -40,17 +40,18 @@ def sample_run(sample_project, tmp_path_factory):
 
 
 def test_sample_survey_prediction_matches_true_facies(sample_run):
-    """Small sample survey, 10 attributes, 20 trees (measured: accuracy 0.85, mean recall 0.87, kappa 0.50).
+    """Small sample survey, 10 attributes, 20 trees.
 
-    Background is 89 % of the live voxels, so plain accuracy is compared with the mean
-    recall over the three facies (chance 1/3) and with Cohen's kappa (0 = chance).
+    Measured: accuracy 0.92 (always answering background: 0.89), mean recall over the three
+    facies 0.86 (chance 1/3), recall salt 0.87, mtd 0.78, background 0.93, Cohen's kappa 0.67
+    (0 = chance). Background dominates, so the mean recall and kappa are the telling figures.
     """
     project, res = sample_run
     pred = aaspi_py.open_volume(res.outputs["rfc3d_classification_sample"])
     ag = agreement(pred, aaspi_py.open_volume(project.volume_path("true_facies")))
     assert ag["voxels"] > 80000
     assert ag["balanced_accuracy"] > 0.80 and ag["chance"] == pytest.approx(1 / 3)
-    assert ag["kappa"] > 0.4 and ag["accuracy"] > 0.8
+    assert ag["kappa"] > 0.55 and ag["accuracy"] > 0.85
     assert min(ag["recall"].values()) > 0.7  # each facies, salt and mtd included
     assert pred["data"].dtype == np.int16 and pred.attrs["kind"] == "classification"
 
@@ -64,7 +65,7 @@ def test_sample_run_report_and_outputs(sample_run):
     assert sum(r["gini"].values()) == pytest.approx(1.0, abs=1e-4)
     # every noise attribute is less important than every informative one (sample_volumes groups)
     from aaspi_py.sample_volumes import INFORMATIVE, NOISE
-    assert max(r["gini"][a] for a in NOISE) < min(r["gini"][a] for a in INFORMATIVE if a != "coherence")
+    assert max(r["gini"][a] for a in NOISE) < min(r["gini"][a] for a in INFORMATIVE)
     text = res.log_path.read_text()
     assert res.log_path.name == "aaspi_rfc3d_sample.out"
     for needle in ("CV groups: the polygons of the training set", "accuracy (mean ± std over folds)",
