@@ -26,7 +26,7 @@ _LAZY = {
     "write_sep": "aaspi_py.sep_io",
     "GaussianMixture": "aaspi_py.gmm",
     "bhattacharyya": "aaspi_py.gmm",
-    "kuwahara": "aaspi_py.kuwahara",
+    "kuwahara": "aaspi_py.kuwahara_filter",
     "GTM": "aaspi_py.gtm",
     "training_set": "aaspi_py.polygons",
     "load_modules": "aaspi_py.registry",

@@ -37,7 +37,7 @@ def run(ctx, p):
     import numpy as np
 
     from aaspi_py.errors import AaspiError
-    from aaspi_py.kuwahara import global_variances, kuwahara
+    from aaspi_py.kuwahara_filter import global_variances, kuwahara
     from aaspi_py.volume import build_dataset, write_dataset
 
     names = list(p["inputs"])

@@ -1,7 +1,7 @@
 """Kuwahara filter: equal to a brute-force reference, independent of chunking, edge-preserving.
 
 The references below loop over every voxel and every candidate window with plain numpy;
-they share no code with aaspi_py.kuwahara.
+they share no code with aaspi_py.kuwahara_filter.
 """
 
 import itertools
@@ -13,7 +13,7 @@ from module_contract import ModuleContract
 
 import aaspi_py
 from aaspi_py.errors import AaspiError
-from aaspi_py.kuwahara import global_variances, kuwahara
+from aaspi_py.kuwahara_filter import global_variances, kuwahara
 
 # ---------------------------------------------------------------- brute-force references
 
@@ -267,7 +267,7 @@ def test_bad_arguments_say_what_to_fix(rng):
 
 
 def test_public_export(rng):
-    # aaspi_py.kuwahara is the function, or its module once imported: both filter
+    # aaspi_py.kuwahara is the filter function, even after its file has been imported
     x = rng.standard_normal((3, 4, 5))
     assert np.array_equal(aaspi_py.kuwahara(x, (3, 1, 3)), kuwahara(x, (3, 1, 3)))
 

@@ -35,8 +35,6 @@ per axis and every window's statistics are summed in a fixed order.
 from __future__ import annotations
 
 import os
-import sys
-import types
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -395,14 +393,3 @@ def kuwahara(
     if not lazy:
         outs = list(dask.compute(*outs, scheduler="threads"))
     return outs[0] if single else outs
-
-
-class _CallableModule(types.ModuleType):
-    """``aaspi_py.kuwahara`` names both this module and its function: once the module is
-    imported the package attribute is the module, so calling it calls the filter."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return kuwahara(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
