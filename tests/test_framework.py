@@ -83,3 +83,13 @@ def test_run_writes_record_and_refuses_overwrite(project, rng):
     assert "status: completed" in text and 'volume = "amp"' in text
     with pytest.raises(AaspiError, match="Volume 'nope' \\(parameter 'volume'\\) not found"):
         aaspi_py.run("volume_info", project.root, volume="nope")
+
+
+def test_public_names_resolve_to_the_library_objects():
+    from aaspi_py.gmm import GaussianMixture
+    from aaspi_py.kuwahara_filter import kuwahara
+
+    for name in aaspi_py.__all__:
+        assert callable(getattr(aaspi_py, name)), name
+    # the filter stays a function even after its file was imported
+    assert aaspi_py.kuwahara is kuwahara and aaspi_py.GaussianMixture is GaussianMixture
