@@ -50,3 +50,14 @@ def sample_project_copy(sample_project, tmp_path):
 
     shutil.copytree(sample_project.root, tmp_path / "sample")
     return Project.open(tmp_path / "sample")
+
+
+@pytest.fixture(autouse=True)
+def _qt_tests_start_without_garbage(request):
+    """Collect Python garbage before a Qt test: a cycle collected while Qt paints could
+    delete a pyqtgraph item that a view is drawing."""
+    if "qtbot" in request.fixturenames:
+        import gc
+
+        gc.collect()
+    yield
