@@ -54,6 +54,15 @@ def fit_forest():
 
 
 def peak_rss_mb() -> float:
+    """This process's own peak resident memory. VmHWM belongs to the address space made at
+    exec; ru_maxrss would carry over the high-water mark of the parent that forked us."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
