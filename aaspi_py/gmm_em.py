@@ -202,6 +202,19 @@ def _coefficients(weights, means, covs, coef, low, inv, cross):
 # ---------------------------------------------------------------- E-step
 
 @njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _lse_parts(r, i, k_):
+    """Shift ``m`` and sum ``s`` of voxel i's log-sum-exp over the log-ratios r[:, i] to the last
+    cluster (whose own ratio is 0): log Σ_k exp(r_k) = m + log s."""
+    m = 0.0
+    for k in range(k_ - 1):
+        m = max(m, r[k, i])
+    s = math.exp(-m)
+    for k in range(k_ - 1):
+        s += math.exp(r[k, i] - m)
+    return m, s
+
+
+@njit(cache=True, nogil=True, fastmath=_FASTMATH)
 def _softplus(x):
     """log(1 + exp(x)) by table (cubic Hermite; error < 1e-13)."""
     a = abs(x) * _SP_STEP
@@ -248,12 +261,7 @@ def _e_step(phi, phi_sum, e_rows, coef, r):
             ll += _softplus(r0[i])
         return ll
     for i in range(n):
-        m = 0.0
-        for k in range(k_ - 1):
-            m = max(m, r[k, i])
-        s = math.exp(-m)
-        for k in range(k_ - 1):
-            s += math.exp(r[k, i] - m)
+        m, s = _lse_parts(r, i, k_)
         ll += m + math.log(s)
     return ll
 
@@ -309,12 +317,7 @@ def _soft_stats(phi, r, s_rows, k_, stats):
     n = phi.shape[1]
     resp = np.empty((k_, n))
     for i in range(n):
-        m = 0.0
-        for k in range(k_ - 1):
-            m = max(m, r[k, i])
-        s = math.exp(-m)
-        for k in range(k_ - 1):
-            s += math.exp(r[k, i] - m)
+        m, s = _lse_parts(r, i, k_)
         for k in range(k_ - 1):
             resp[k, i] = math.exp(r[k, i] - m) / s
         resp[k_ - 1, i] = math.exp(-m) / s

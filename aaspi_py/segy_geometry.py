@@ -224,7 +224,7 @@ def _as_2d_line(layout: SegyLayout, keys: TraceKeys, iline: int, xline: int) -> 
         records = np.unique(field_values(layout, FIELD_RECORD, stop=100_000))
         offsets = np.unique(field_values(layout, OFFSET, stop=100_000))
         if records.size > 1:
-            shown = ", ".join(str(v) for v in records[:6]) + (" ..." if records.size > 6 else "")
+            shown = _first_values(records, 6)
             raise AaspiError(
                 f"{where}: shot gathers, not a 3D volume: all {n} traces have inline {keys.inline[0]} and "
                 f"crossline {keys.crossline[0]} (bytes {iline}/{xline}) and come from field records {shown} "
@@ -247,6 +247,11 @@ def _as_2d_line(layout: SegyLayout, keys: TraceKeys, iline: int, xline: int) -> 
     return xl, [note]
 
 
+def _first_values(values: np.ndarray, k: int) -> str:
+    """The first ``k`` values for an error line, with ``...`` when there are more."""
+    return ", ".join(str(v) for v in values[:k]) + (" ..." if values.size > k else "")
+
+
 def _refuse_duplicates(layout: SegyLayout, il, xl, order, dup, iline: int, xline: int) -> None:
     where = layout.path
     first = order[dup[0]]
@@ -254,7 +259,7 @@ def _refuse_duplicates(layout: SegyLayout, il, xl, order, dup, iline: int, xline
     per_position = same.size
     offsets = np.unique(read_field(layout, OFFSET, same[:64]))
     if offsets.size > 1:
-        shown = ", ".join(str(v) for v in offsets[:8]) + (" ..." if offsets.size > 8 else "")
+        shown = _first_values(offsets, 8)
         raise AaspiError(
             f"{where}: prestack data: {per_position} traces at each inline/crossline position with offsets "
             f"{shown} (byte 37); aaspi_py imports post-stack volumes — stack the gathers or extract one "
