@@ -37,7 +37,7 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider -m slow
 
 bench: $(STAMP)
-	@for b in benches/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in benches/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 lint: $(STAMP)
 	.venv/bin/ruff check .

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _memory import peak_rss_bytes
 
 WORK = Path(__file__).resolve().parent / "_work" / "rfc3d"
 N_ATTR, N_TREES, DEPTH, N_TRAIN = 9, 100, 12, 40_000
@@ -54,16 +54,7 @@ def fit_forest():
 
 
 def peak_rss_mb() -> float:
-    """This process's own peak resident memory. VmHWM belongs to the address space made at
-    exec; ru_maxrss would carry over the high-water mark of the parent that forked us."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_rss_bytes() / 2**20
 
 
 # ---------------------------------------------------------------- children

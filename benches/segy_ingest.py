@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _memory import peak_rss_bytes
 
 HERE = Path(__file__).resolve().parent
 
@@ -116,21 +117,6 @@ def _step_segyio(path: Path, out: Path) -> None:
 
 
 STEPS = {"raw": _step_raw, "copy": _step_copy, "import": _step_import, "segyio": _step_segyio}
-
-
-def peak_rss_bytes() -> int:
-    """This process's own peak resident memory. VmHWM belongs to the address space made at
-    exec; ru_maxrss would carry over the high-water mark of the parent that forked us."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
 
 
 def _run_step(name: str, path: Path, out: Path) -> None:

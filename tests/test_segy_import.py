@@ -385,7 +385,7 @@ class TestSegyImportContract(ModuleContract):
 
 
 @pytest.mark.slow
-def test_peak_memory_does_not_grow_with_the_file(tmp_path):
+def test_peak_memory_does_not_grow_with_the_file(tmp_path, monkeypatch):
     """A 0.85 GB SEG-Y imports in a subprocess whose peak RSS stays well under the file size."""
     import importlib.util
     import json
@@ -394,6 +394,7 @@ def test_peak_memory_does_not_grow_with_the_file(tmp_path):
     from pathlib import Path
 
     bench = Path(__file__).resolve().parents[1] / "benches" / "segy_ingest.py"
+    monkeypatch.syspath_prepend(str(bench.parent))  # the script imports its sibling _memory.py
     spec = importlib.util.spec_from_file_location("segy_ingest", bench)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
