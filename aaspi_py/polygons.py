@@ -19,7 +19,8 @@ the CLI (``aaspi polygon ...``) and notebooks share them:
 - :func:`add_polygon` ("Add Polygon to Current File"),
 - :func:`rename_facies` (AASPI's "change the default name polygon to polygon_salt"),
 - :func:`list_polygons`, :func:`polygons_on_slice`, :func:`replace_polygon` (vertices
-  dragged), :func:`delete_polygon`,
+  dragged), :func:`delete_polygon`, :func:`restore_polygon` (undo of a delete),
+  :func:`facies_colors`,
 - :func:`training_set` ("Generate Training File", as a function returning the arrays).
 
 Loading checks the file's structure; the shape of a polygon (degenerate, self-intersecting)
@@ -459,6 +460,39 @@ def delete_polygon(project: Project | str | os.PathLike, facies: str, polygon_id
     poly = ff.remove(int(polygon_id))
     ff.save()
     return poly
+
+
+def restore_polygon(project: Project | str | os.PathLike, facies: str, polygon: Polygon) -> Polygon:
+    """Put a deleted polygon back with its id, in id order (undo of :func:`delete_polygon`).
+
+    Refuses when a polygon with that id exists again (one was added meanwhile).
+    """
+    ff = read_facies(project, facies)
+    if any(p.id == polygon.id for p in ff.polygons):
+        raise AaspiError(f"{ff.source}: polygon {polygon.id} exists again; cannot put the deleted one back "
+                         f"under that id.")
+    ff.polygons.append(Polygon(polygon.id, polygon.slice, polygon.line, list(polygon.vertices)))
+    ff.polygons.sort(key=lambda p: p.id)
+    ff.save()
+    return ff.polygon(polygon.id)
+
+
+def facies_colors(project: Project | str | os.PathLike) -> dict[str, str]:
+    """Facies name → ``#rrggbb`` from the project's facies files (unreadable files skipped).
+
+    The one source of facies colours: polygons in the picking window, class volumes in the
+    slice viewer and the class PNGs all use it.
+    """
+    proj = _project(project)
+    out = {}
+    for name in proj.facies():
+        try:
+            ff = read_facies(proj, name)
+        except AaspiError:
+            continue
+        if ff.color:
+            out[ff.facies] = ff.color
+    return out
 
 
 def list_polygons(project: Project | str | os.PathLike,

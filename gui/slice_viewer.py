@@ -18,8 +18,9 @@ from aaspi_py.errors import AaspiError
 from aaspi_py.project import Project
 from aaspi_py.volume import open_volume
 
+from .display_controls import DisplayControls
 from .qt import Qt, QtWidgets, Signal
-from .slice_plot import DIRECTIONS, PALETTE, Layer, SlicePlot, axis_names, read_slice
+from .slice_plot import DIRECTIONS, PALETTE, Layer, SlicePlot, axis_names, read_slice, slice_title
 
 NONE = "(none)"
 
@@ -101,20 +102,10 @@ class LineSelector(QtWidgets.QWidget):
 
 
 def facies_colors(project: Project | None) -> dict[str, str]:
-    """Facies name → colour, from the project's facies files."""
-    if project is None:
-        return {}
-    from aaspi_py.polygons import list_facies, read_facies
+    """Facies name → colour, from the project's facies files (the library's one source)."""
+    from aaspi_py.polygons import facies_colors as colors
 
-    out = {}
-    for name in list_facies(project):
-        try:
-            ff = read_facies(project, name)
-        except AaspiError:
-            continue
-        if ff.color:
-            out[ff.facies] = ff.color
-    return out
+    return colors(project) if project is not None else {}
 
 
 class SliceViewer(QtWidgets.QWidget):
@@ -136,6 +127,7 @@ class SliceViewer(QtWidgets.QWidget):
             self.direction.addItem(direction_label(d), d)
         self.line = LineSelector()
         self.plot = SlicePlot()
+        self.display = DisplayControls(self.plot)
         self.legend = QtWidgets.QLabel()
         self.legend.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.legend.setMinimumWidth(110)
@@ -154,6 +146,7 @@ class SliceViewer(QtWidgets.QWidget):
         where.addWidget(QtWidgets.QLabel("Slice"))
         where.addWidget(self.direction)
         where.addWidget(self.line, 1)
+        where.addWidget(self.display)
         body = QtWidgets.QHBoxLayout()
         body.addWidget(self.plot, 1)
         body.addWidget(self.legend)
@@ -161,6 +154,7 @@ class SliceViewer(QtWidgets.QWidget):
         lay.addLayout(layers)
         lay.addLayout(where)
         lay.addLayout(body, 1)
+        lay.addWidget(self.plot.readout)
         lay.addWidget(self.message)
 
         self.base_combo.currentIndexChanged.connect(self._volume_changed)
@@ -204,7 +198,7 @@ class SliceViewer(QtWidgets.QWidget):
     def dataset(self, name: str):
         if name not in self._cache:
             ds = open_volume(self.paths[name])
-            self._cache[name] = (ds, Layer(ds, facies_colors(self.project)))
+            self._cache[name] = (ds, Layer(ds, facies_colors(self.project), name=name))
         return self._cache[name]
 
     # -- drawing
@@ -244,7 +238,9 @@ class SliceViewer(QtWidgets.QWidget):
                     self.message.setText(f"'{over}' is not on the grid of '{name}'; not drawn over it.")
                 else:
                     overlay = (read_slice(ods, d, index), olayer)
-            self.plot.show_slice(sl, layer, axis_names(ds, d), overlay, self.opacity.value() / 100)
+            self.plot.show_slice(sl, layer, axis_names(ds, d), overlay, self.opacity.value() / 100,
+                                 where=slice_title(sl, ds))
+            self.display.sync()
             self._legend(layer, sl.image, overlay)
         except AaspiError as e:
             self.message.setText(str(e))

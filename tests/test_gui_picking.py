@@ -131,3 +131,167 @@ def test_drag_undo_add_and_rename(qtbot, window):
     assert "intersect" in page.status.text() and "bowtie" not in project.facies()
     qtbot.mouseClick(page.clear_button, Qt.LeftButton)
     assert page.editor.vertices == []
+
+
+# ---------------------------------------------------------------- view, drafts, saved polygons, keys
+
+def _rect_close(got, want, tol=1e-6):
+    return all(abs(a - b) <= tol * max(1.0, abs(b)) for a, b in
+               ((got.left(), want.left()), (got.right(), want.right()),
+                (got.top(), want.top()), (got.bottom(), want.bottom())))
+
+
+def _set_direction(qtbot, page, direction):
+    """Choose the slice direction with the keyboard, as a user tabbing to the combo box does."""
+    page.direction.setFocus()
+    target = ["inline", "crossline", "sample"].index(direction)
+    while page.direction.currentIndex() != target:
+        key = Qt.Key_Down if page.direction.currentIndex() < target else Qt.Key_Up
+        QTest.keyClick(page.direction, key)
+
+
+def _tree_item(page, facies):
+    tree = page.facies
+    return next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+                if tree.topLevelItem(i).data(0, Qt.UserRole)[1] == facies)
+
+
+def test_view_fits_each_slice_after_direction_changes_and_home(qtbot, window):
+    page = window.pick
+    _plot_slice(qtbot, page, "inline", 120)
+    _draw(qtbot, page, VERTICES)
+    assert page.save_to_new_file("rock")
+    # inline → time → crossline → inline: the view is always the whole slice, nothing else
+    for direction in ("sample", "crossline", "inline"):
+        _set_direction(qtbot, page, direction)
+        assert page.shown[1] == direction
+        assert _rect_close(page.plot.view_rect(), page.plot.current.rect()), direction
+    # zoom in, step one line: the zoom stays; Home fits the slice again
+    vb = page.plot.getPlotItem().getViewBox()
+    vb.setRange(xRange=(305, 315), yRange=(650, 700), padding=0)
+    zoomed = page.plot.view_rect()
+    page.line.spin.setFocus()
+    QTest.keyClick(page.line.spin, Qt.Key_Up)
+    assert page.shown[2] == 121 and _rect_close(page.plot.view_rect(), zoomed)
+    page.plot.setFocus()
+    QTest.keyClick(page.plot, Qt.Key_Home)
+    assert _rect_close(page.plot.view_rect(), page.plot.current.rect())
+    vb.setRange(xRange=(305, 315), yRange=(650, 700), padding=0)
+    qtbot.mouseClick(page.display.fit_button, Qt.LeftButton)
+    assert _rect_close(page.plot.view_rect(), page.plot.current.rect())
+
+
+def test_unsaved_polygon_survives_line_change_with_its_undo(qtbot, window):
+    page = window.pick
+    _plot_slice(qtbot, page, "inline", 120)
+    for x, y in VERTICES[:3]:
+        _click(qtbot, page, x, y)
+    drawn = list(page.editor.vertices)
+    page.line.spin.setFocus()
+    QTest.keyClick(page.line.spin, Qt.Key_Up)          # one spin-box click: inline 121
+    assert page.shown[2] == 121 and page.editor.vertices == []
+    assert "inline 120" in page.drafts_label.text()
+    QTest.keyClick(page.line.spin, Qt.Key_Down)        # back on inline 120: the drawing is back
+    assert page.shown[2] == 120 and page.editor.vertices == drawn
+    assert page.drafts == {} and not page.drafts_label.isVisible()
+    page.plot.setFocus()
+    QTest.keyClick(page.plot, Qt.Key_Z, Qt.ControlModifier)   # its undo history came back too
+    assert page.editor.vertices == drawn[:2]
+
+
+def test_open_polygon_is_not_saved_and_keys_draw(qtbot, window):
+    project, page = window.pick.project, window.pick
+    _plot_slice(qtbot, page, "inline", 120)
+    for x, y in VERTICES:
+        _click(qtbot, page, x, y)
+    assert not page.save_to_new_file("open")
+    assert "not closed" in page.status.text() and "open" not in project.facies()
+    page.plot.setFocus()
+    QTest.keyClick(page.plot, Qt.Key_Backspace)        # remove the last vertex
+    assert len(page.editor.vertices) == 3
+    QTest.keyClick(page.plot, Qt.Key_Return)           # close
+    assert page.editor.closed
+    QTest.keyClick(page.plot, Qt.Key_Backspace)        # reopen
+    assert not page.editor.closed and len(page.editor.vertices) == 3
+    QTest.keyClick(page.plot, Qt.Key_Escape)           # cancel the drawing...
+    assert page.editor.vertices == []
+    QTest.keyClick(page.plot, Qt.Key_Z, Qt.ControlModifier)   # ...which Ctrl+Z undoes
+    assert len(page.editor.vertices) == 3
+    QTest.keyClick(page.plot, Qt.Key_Enter)
+    assert page.save_to_new_file("closed") and len(read_facies(project, "closed").polygons) == 1
+
+
+def test_delete_and_edit_saved_polygon_with_undo(qtbot, window):
+    project, page = window.pick.project, window.pick
+    _plot_slice(qtbot, page, "inline", 120)
+    _draw(qtbot, page, VERTICES)
+    assert page.save_to_new_file("rock")
+    square = [(322.5, 700.0), (330.5, 700.0), (330.5, 740.0), (322.5, 740.0)]
+    _draw(qtbot, page, square)
+    assert page.add_to_current_file()
+    rock = _tree_item(page, "rock")
+    assert rock.text(0) == "rock  (2 polygons)"
+    assert [rock.child(i).text(0).split("  ")[:2] for i in range(2)] == [["inline 120", "#1"], ["inline 120", "#2"]]
+
+    # select polygon 1 by clicking its label on the plot, delete it with the Delete key
+    label = next(i for i in page._saved_items if hasattr(i, "textItem") and i.textItem.toPlainText() == "rock 1")
+    qtbot.mouseClick(page.plot.viewport(), Qt.LeftButton,
+                     pos=page.plot.mapFromScene(label.mapToScene(label.boundingRect().center())))
+    assert page.selected == ("rock", 1)
+    page.plot.setFocus()
+    QTest.keyClick(page.plot, Qt.Key_Delete)
+    assert [p.id for p in read_facies(project, "rock").polygons] == [2]
+    QTest.keyClick(page.plot, Qt.Key_Z, Qt.ControlModifier)
+    restored = read_facies(project, "rock").polygons
+    assert [p.id for p in restored] == [1, 2] and _close_to(restored[0].vertices, VERTICES)
+
+    # edit polygon 2: drag a vertex, save; Ctrl+Z gives the old shape back
+    page.select_polygon("rock", 2)
+    qtbot.mouseClick(page.edit_button, Qt.LeftButton)
+    assert page.editing == ("rock", 2) and page.editor.closed
+    _drag(page, square[2], (334.5, 760.0))
+    qtbot.mouseClick(page.save_edit_button, Qt.LeftButton)
+    edited = read_facies(project, "rock").polygon(2)
+    assert _close_to(edited.vertices[2], (334.5, 760.0)) and page.editing is None
+    page.plot.setFocus()
+    QTest.keyClick(page.plot, Qt.Key_Z, Qt.ControlModifier)
+    assert _close_to(read_facies(project, "rock").polygon(2).vertices, square)
+
+
+def test_go_to_slice_of_a_polygon_from_the_list(qtbot, window):
+    project, page = window.pick.project, window.pick
+    save_polygon_to_new_file(project, "sample", 700.0, [(104.5, 304.5), (112.5, 304.5), (108.5, 312.5)],
+                             facies="chaos", volume="amplitude")
+    _plot_slice(qtbot, page, "inline", 120)
+    page.refresh_facies()
+    top = _tree_item(page, "chaos")
+    assert top.child(0).text(0).startswith("time 700")
+    page.facies.setCurrentItem(top.child(0))
+    qtbot.mouseClick(page.goto_button, Qt.LeftButton)
+    assert page.shown[1:] == ("sample", 700.0)
+    assert _rect_close(page.plot.view_rect(), page.plot.current.rect())
+    assert any(getattr(i, "textItem", None) is not None and i.textItem.toPlainText() == "chaos 1"
+               for i in page._saved_items)
+
+
+def test_cursor_readout_colour_bar_and_clip(qtbot, window):
+    page = window.pick
+    _plot_slice(qtbot, page, "inline", 120)
+    ds, layer = page.volume_layer("amplitude")
+    pos = page.plot.view_to_pixel(310.0, 700.0)
+    QTest.mouseMove(page.plot.viewport(), pos)
+    # the readout names the voxel under the cursor (within a sample of the target) and its value
+    text = page.plot.readout.text()
+    fields = text.split("   ")
+    assert fields[0] == "inline 120" and fields[1] == "crossline 310" and fields[2].endswith(" ms")
+    t = float(fields[2].split()[1])
+    assert abs(t - 700.0) <= 8.0
+    want = float(ds["data"].sel(inline=120, crossline=310, sample=t).values)
+    assert fields[3] == f"amplitude {want:.4g}"
+    assert page.plot.colorbar.axis.labelText.startswith("amplitude")
+    wide = page.plot.colorbar.levels()
+    page.display.clip.setValue(90.0)
+    narrow = page.plot.colorbar.levels()
+    assert 0 < narrow[1] < wide[1] and narrow[0] == -narrow[1]
+    page.display.cmap.setCurrentText("grey")
+    assert layer.cmap_name == "grey"
