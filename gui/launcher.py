@@ -61,6 +61,7 @@ class Launcher(QtWidgets.QMainWindow):
         lay.addLayout(top)
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
+        self.setMinimumSize(620, 320)
         self.resize(860, 440)
 
         browse.clicked.connect(self._browse)
@@ -115,13 +116,25 @@ class Launcher(QtWidgets.QMainWindow):
             return False
         self.folder.setText(str(self.project.root))
         self.name.setText(self.project.name)
+        self.refresh_info()
+        for w in self.windows.values():
+            w.set_project(self.project)
+        return True
+
+    def refresh_info(self) -> None:
+        """Count the project's volumes, facies files and training sets again (after a run,
+        or when the launcher comes back to the front after picking)."""
+        if self.project is None:
+            return
         self.info.setStyleSheet("color: #555;")
         vols, facies = self.project.volumes(), self.project.facies()
         self.info.setText(f"{len(vols)} volumes, {len(facies)} facies files, "
                           f"{len(self.project.training_sets())} training sets")
-        for w in self.windows.values():
-            w.set_project(self.project)
-        return True
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.type() == event.ActivationChange and self.isActiveWindow():
+            self.refresh_info()
+        super().changeEvent(event)
 
     # -- module windows
     def open_module(self, module_id: str) -> QtWidgets.QWidget:
@@ -136,6 +149,9 @@ class Launcher(QtWidgets.QMainWindow):
                 from .module_window import ModuleWindow
 
                 win = ModuleWindow(module, self.project, self.name.text().strip())
+            panel = getattr(win, "panel", None) or getattr(win, "generate", None)
+            if panel is not None:
+                panel.run_done.connect(lambda _result: self.refresh_info())
             self.windows[module_id] = win
         win.show()
         win.raise_()

@@ -13,11 +13,17 @@ from pathlib import Path
 from aaspi_py.errors import AaspiError
 from aaspi_py.project import Project
 from aaspi_py.registry import Module
+from aaspi_py.volume_catalog import earlier_outputs
 
 from .param_form import ParamForm
 from .qt import Qt, QtGui, QtWidgets, Signal
 from .results_view import ResultsView
 from .run_process import RunProcess
+from .wording import gui_message
+
+#: the status line shows at most this height; a longer message (a list of 37 volume
+#: names) scrolls inside it instead of squeezing the form
+STATUS_MAX_HEIGHT = 84
 
 SCHEDULERS = ("threads", "processes", "local:2")
 
@@ -26,6 +32,7 @@ class ModulePanel(QtWidgets.QWidget):
     """Form + run controls + log; ``results`` shows what a finished run wrote."""
 
     run_done = Signal(dict)
+    run_failed = Signal(str)   # a failed or cancelled run (nothing was written)
 
     def __init__(self, module: Module, project: Project | None = None, project_name: str = "",
                  parent: QtWidgets.QWidget | None = None) -> None:
@@ -54,6 +61,13 @@ class ModulePanel(QtWidgets.QWidget):
         self.progress.setFormat("%p%")
         self.status = QtWidgets.QLabel()
         self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.status_area = QtWidgets.QScrollArea()
+        self.status_area.setWidget(self.status)
+        self.status_area.setWidgetResizable(True)
+        self.status_area.setFrameShape(QtWidgets.QFrame.NoFrame)
+        self.status_area.setMaximumHeight(STATUS_MAX_HEIGHT)
+        self.status_area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.log = QtWidgets.QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(5000)
@@ -87,10 +101,12 @@ class ModulePanel(QtWidgets.QWidget):
         lay.addWidget(scroll, 3)
         lay.addLayout(options)
         lay.addLayout(run)
-        lay.addWidget(self.status)
+        lay.addWidget(self.status_area)
         lay.addWidget(QtWidgets.QLabel("Log"))
         lay.addWidget(self.log, 1)
         left.setMinimumWidth(430)
+        # explicit minimums: what a finished run shows must not stop the window shrinking
+        self.results.setMinimumSize(320, 240)
         split = QtWidgets.QSplitter(Qt.Horizontal)
         split.addWidget(left)
         split.addWidget(self.results)
@@ -125,16 +141,39 @@ class ModulePanel(QtWidgets.QWidget):
             return False
         if self.project is None:
             return self._say("Choose a project folder in the launcher first.", error=True)
+        problems = self.form.input_errors()
+        if problems:
+            first = next(iter(problems))
+            self.form.fields[first].setFocus()
+            many = len(problems) > 1
+            return self._say(f"Not started: {len(problems)} parameter{'s are' if many else ' is'} not valid "
+                             f"(in red); '{first}': {problems[first]}", error=True)
         values = self.form.checked_values()
         if values is None:
             return self._say("Some parameters are not valid: see the messages in red.", error=True)
+        earlier = self.earlier_outputs(values)
+        if earlier and not self.overwrite.isChecked():
+            names = ", ".join(p.name for p in earlier[:4]) + (f", … ({len(earlier)} in all)" if len(earlier) > 4 else "")
+            return self._say(f"Not started: outputs of an earlier run would be replaced ({names}); tick Overwrite "
+                             f"existing outputs, or change the Suffix.", error=True)
         self.progress.setValue(0)
         self.log.clear()
+        self.results.clear_results(f"{self.module.id} is running; its results appear here when it has finished.")
         self._running(True)
         self._say(f"running {self.module.id}…")
         self.runner.start(self.module.id, self.project.root, values, overwrite=self.overwrite.isChecked(),
                           scheduler=self.scheduler.currentText().strip() or "threads")
         return True
+
+    def earlier_outputs(self, values: dict) -> list[Path]:
+        """Outputs of an earlier run with this project name and suffix (the run would refuse them)."""
+        run_name = f"{values.get('project_name') or self.project.name}{values.get('suffix') or ''}"
+        found = earlier_outputs(self.project, self.module.id, run_name)
+        # define_training_data writes training/<name>/ rather than <module>_<what>_<run name>
+        if self.module.id == "define_training_data" and values.get("name"):
+            folder = self.project.training_dir / values["name"]
+            found += [folder] if folder.exists() else []
+        return found
 
     def cancel(self) -> None:
         self._say("cancelling…")
@@ -158,15 +197,21 @@ class ModulePanel(QtWidgets.QWidget):
         self.run_done.emit(result)
 
     def _failed(self, message: str) -> None:
+        self.progress.setValue(0)
         self._say(message, error=True)
+        self.results.clear_results("The run failed; nothing was written. The message is under the progress bar.")
         self.log.appendPlainText(f"error: {message}")
+        self.run_failed.emit(message)
 
     def _cancelled(self) -> None:
+        self.progress.setValue(0)
         self._say("cancelled: nothing was written.")
+        self.results.clear_results("The run was cancelled; nothing was written.")
+        self.run_failed.emit("cancelled")
 
     def _say(self, text: str, error: bool = False) -> bool:
         self.status.setStyleSheet("color: #c0392b;" if error else "")
-        self.status.setText(text)
+        self.status.setText(gui_message(text))
         return False
 
     # -- parameter files
@@ -215,6 +260,7 @@ class ModuleWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"{module.id} — {module.title}")
         self.panel = ModulePanel(module, project, project_name)
         self.setCentralWidget(self.panel)
+        self.setMinimumSize(780, 480)
         self.resize(1250, 780)
 
     def set_project(self, project: Project | None) -> None:

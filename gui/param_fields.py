@@ -14,9 +14,32 @@ from typing import Any
 
 from aaspi_py.params import Param
 
-from .qt import QtGui, QtWidgets, Signal
+from .qt import Qt, QtGui, QtWidgets, Signal
 
 _INT_LIMIT = 2**31 - 1
+#: file parameters that take a training set (a folder under training/ or a CSV table)
+TRAINING_SET_PARAMS = ("training", "training_set")
+TRAINING_SET_PATTERN = "Training sets (training_set.json *.csv)"
+
+
+class _WheelOnlyWhenFocused:
+    """Mixin: the mouse wheel over an unfocused field scrolls the form instead of changing
+    the value (a value only changes when the user clicked or tabbed into the field)."""
+
+    def _guard_wheel(self) -> None:
+        self.setFocusPolicy(Qt.StrongFocus)
+
+    def wheelEvent(self, ev) -> None:  # noqa: N802 (Qt override)
+        if self.hasFocus():
+            super().wheelEvent(ev)
+        else:
+            ev.ignore()
+
+
+class _Combo(_WheelOnlyWhenFocused, QtWidgets.QComboBox):
+    def __init__(self) -> None:
+        super().__init__()
+        self._guard_wheel()
 
 
 class Field(QtWidgets.QWidget):
@@ -42,12 +65,13 @@ class Field(QtWidgets.QWidget):
 
 # ---------------------------------------------------------------- numbers
 
-class _IntSpin(QtWidgets.QSpinBox):
+class _IntSpin(_WheelOnlyWhenFocused, QtWidgets.QSpinBox):
     """Arrows stay inside the declared range; a typed value outside it is kept, so the
     form can show the core's message instead of silently clamping."""
 
     def __init__(self, low: float | None, high: float | None) -> None:
         super().__init__()
+        self._guard_wheel()
         self.setRange(-_INT_LIMIT, _INT_LIMIT)
         self.low = -_INT_LIMIT if low is None else int(math.ceil(low))
         self.high = _INT_LIMIT if high is None else int(math.floor(high))
@@ -64,11 +88,12 @@ class _IntSpin(QtWidgets.QSpinBox):
         return flags
 
 
-class _FloatSpin(QtWidgets.QDoubleSpinBox):
+class _FloatSpin(_WheelOnlyWhenFocused, QtWidgets.QDoubleSpinBox):
     """Shows values as ``%g`` (0.02, 1e-06), steps inside the declared range."""
 
     def __init__(self, low: float | None, high: float | None, step: float) -> None:
         super().__init__()
+        self._guard_wheel()
         self.setDecimals(12)
         self.setRange(-1e300, 1e300)
         self.setSingleStep(step)
@@ -165,7 +190,7 @@ class BoolField(Field):
 class ChoiceField(Field):
     def __init__(self, param: Param, parent=None) -> None:
         super().__init__(param, parent)
-        self.combo = QtWidgets.QComboBox()
+        self.combo = _Combo()
         for c in param.choices:
             self.combo.addItem(str(c), c)
         if param.default in param.choices:
@@ -215,7 +240,7 @@ class VolumeField(Field):
 
     def __init__(self, param: Param, parent=None) -> None:
         super().__init__(param, parent)
-        self.combo = QtWidgets.QComboBox()
+        self.combo = _Combo()
         self.combo.setEditable(True)
         self.combo.setMinimumContentsLength(18)
         self.combo.setInsertPolicy(QtWidgets.QComboBox.NoInsert)
@@ -256,15 +281,30 @@ class FileField(Field):
         self._layout.addWidget(self.edit, 1)
         self._layout.addWidget(browse)
 
+    @property
+    def takes_training_set(self) -> bool:
+        return self.param.name in TRAINING_SET_PARAMS
+
     def browse(self) -> None:
         start = str(self._root() or Path.cwd())
         pattern = self.param.pattern or "All files (*)"
+        if self.takes_training_set:
+            pattern = TRAINING_SET_PATTERN
+            training = (self._root() or Path.cwd()) / "training"
+            start = str(training if training.is_dir() else start)
         if self.param.output:
             path, _ = QtWidgets.QFileDialog.getSaveFileName(self, self.param.title, start, pattern)
         else:
             path, _ = QtWidgets.QFileDialog.getOpenFileName(self, self.param.title, start, pattern)
         if path:
-            self.set_value(_relative(path, self._root()))
+            self.set_value(self.accepted_path(path))
+
+    def accepted_path(self, path: str) -> str:
+        """What the field stores for a chosen file: a training set is its folder (the
+        dialog shows its ``training_set.json``), relative to the project when inside it."""
+        if self.takes_training_set and Path(path).name == "training_set.json":
+            path = str(Path(path).parent)
+        return _relative(path, self._root())
 
     def value(self) -> str | None:
         text = self.edit.text().strip()
@@ -291,6 +331,8 @@ class ListField(Field):
         super().__init__(param, parent)
         self._root = root
         self._choices: list[str] = []
+        #: why some volumes are not offered (other grid, class volumes), shown in the picker
+        self.choices_note = ""
         self.list = QtWidgets.QListWidget()
         self.list.setSelectionMode(QtWidgets.QAbstractItemView.ExtendedSelection)
         self.list.setMinimumHeight(90)
@@ -324,17 +366,15 @@ class ListField(Field):
                 self, self.param.title, str(self._root() or Path.cwd()), self.param.pattern or "All files (*)")
             self.add_items([_relative(p, self._root()) for p in paths])
             return
+        picker = self.picker()
+        if picker.exec_() == QtWidgets.QDialog.Accepted:
+            self.add_items(picker.selected_names())
+
+    def picker(self) -> ChoicePicker:
+        """The dialog listing what can still be added (type to filter, select several)."""
         have = set(self.items())
-        menu = QtWidgets.QMenu(self)
-        left = [n for n in self._choices if n not in have]
-        for name in left:
-            menu.addAction(name, lambda n=name: self.add_items([n]))
-        if len(left) > 1:
-            menu.addSeparator()
-            menu.addAction("All of them", lambda: self.add_items(left))
-        if not left:
-            menu.addAction("(nothing left to add)").setEnabled(False)
-        menu.exec_(self.sender().mapToGlobal(self.sender().rect().bottomLeft()))
+        return ChoicePicker(f"Add to {self.param.title}", [n for n in self._choices if n not in have],
+                            note=self.choices_note, parent=self)
 
     def remove_selected(self) -> None:
         for item in self.list.selectedItems():
@@ -359,6 +399,67 @@ class ListField(Field):
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         self.add_items([str(v) for v in (value or [])])
+
+
+class ChoicePicker(QtWidgets.QDialog):
+    """Names to add to a list: type to filter, select several (Ctrl/Shift+click), OK."""
+
+    def __init__(self, title: str, names: list[str], note: str = "",
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.filter = QtWidgets.QLineEdit()
+        self.filter.setPlaceholderText("type to filter")
+        self.filter.setClearButtonEnabled(True)
+        self.list = QtWidgets.QListWidget()
+        self.list.setSelectionMode(QtWidgets.QAbstractItemView.ExtendedSelection)
+        self.list.addItems(names)
+        self.list.itemDoubleClicked.connect(lambda *_: self.accept())
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        select_all = buttons.addButton("Select shown", QtWidgets.QDialogButtonBox.ActionRole)
+        select_all.clicked.connect(self.select_shown)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.addWidget(self.filter)
+        lay.addWidget(self.list, 1)
+        if not names:
+            lay.addWidget(QtWidgets.QLabel("Nothing left to add."))
+        if note:
+            hint = QtWidgets.QLabel(note)
+            hint.setWordWrap(True)
+            hint.setStyleSheet("color: #555;")
+            lay.addWidget(hint)
+        lay.addWidget(buttons)
+        self.resize(360, 420)
+        self.filter.textChanged.connect(self._filter)
+
+    def _filter(self, text: str) -> None:
+        words = text.lower().split()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            hide = not all(w in item.text().lower() for w in words)
+            item.setHidden(hide)
+            if hide:
+                item.setSelected(False)
+
+    def shown_names(self) -> list[str]:
+        return [self.list.item(i).text() for i in range(self.list.count()) if not self.list.item(i).isHidden()]
+
+    def select_shown(self) -> None:
+        for i in range(self.list.count()):
+            self.list.item(i).setSelected(not self.list.item(i).isHidden())
+
+    def selected_names(self) -> list[str]:
+        """Selected names in list order (the order of the choices, not of the clicks)."""
+        return [self.list.item(i).text() for i in range(self.list.count())
+                if self.list.item(i).isSelected() and not self.list.item(i).isHidden()]
+
+    def keyPressEvent(self, ev) -> None:  # noqa: N802 (Qt override)
+        # Enter in the filter box adds what is selected, or everything shown when nothing is
+        if ev.key() in (Qt.Key_Return, Qt.Key_Enter) and not self.list.selectedItems():
+            self.select_shown()
+        super().keyPressEvent(ev)
 
 
 def make_field(param: Param, root: Callable[[], Path | None]) -> Field:

@@ -16,9 +16,20 @@ from aaspi_py.errors import AaspiError
 from aaspi_py.params import COMMON, check_param, read_param_file, validate, write_param_file
 from aaspi_py.project import Project
 from aaspi_py.registry import Module
+from aaspi_py.volume_catalog import (
+    catalog,
+    check_input_volumes,
+    training_set_volumes,
+    usable_volumes,
+)
 
 from .param_fields import Field, make_field
 from .qt import QtWidgets, Signal
+from .wording import gui_message
+
+#: file parameters naming a training set or training file, whose attribute volumes fill
+#: the module's attribute list (rfc3d: training_file → attributes, gtm3d: training_set → inputs)
+TRAINING_SOURCES = ("training_file", "training_set")
 
 _COMMON = {p.name for p in COMMON}
 
@@ -35,6 +46,10 @@ class ParamForm(QtWidgets.QWidget):
         self.project = project
         self.fields: dict[str, Field] = {}
         self.messages: dict[str, QtWidgets.QLabel] = {}
+        self._entries: dict = {}
+        #: attribute lists filled from a training set (name → the list filled), so a change
+        #: of training set refills them but a list the user edited is left alone
+        self._filled: dict[str, list[str]] = {}
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         own = [p for p in module.all_params if p.name not in _COMMON]
@@ -73,13 +88,46 @@ class ParamForm(QtWidgets.QWidget):
     def set_project(self, project: Project | None) -> None:
         """Offer the project's volumes and facies in the pickers."""
         self.project = project
+        self._entries = catalog(project) if project else {}
         volumes = project.volumes() if project else []
         facies = project.facies() if project else []
         for p in self.module.all_params:
-            if p.kind in ("volume", "volumes"):
+            if p.kind == "volume":
                 self.fields[p.name].set_choices(volumes)
             elif p.kind == "facies":
                 self.fields[p.name].set_choices(facies)
+        self._offer_attributes()
+
+    def _offer_attributes(self) -> None:
+        """Attribute lists offer volumes of attribute kinds on the grid of the first volume
+        already chosen in any list of the form (all attribute volumes when none is)."""
+        lists = [p.name for p in self.module.all_params if p.kind == "volumes"]
+        chosen = [v for name in lists for v in (self.fields[name].value() or [])]
+        like = next((v for v in chosen if v in self._entries), None)
+        offer = usable_volumes(self.project, like, entries=self._entries) if self.project else []
+        hidden = len(self._entries) - len(offer)
+        note = (f"{hidden} volume{'s' if hidden != 1 else ''} not offered: class volumes"
+                f"{' or volumes not on the grid of ' + repr(like) if like else ''}." if hidden else "")
+        for name in lists:
+            self.fields[name].set_choices(offer)
+            self.fields[name].choices_note = note
+
+    def _fill_from_training(self, source: str) -> None:
+        """A training set (or its text file) chosen: its attribute volumes, in order, fill
+        the form's attribute list when that list is empty or was filled the same way."""
+        if self.project is None:
+            return
+        volumes = training_set_volumes(self.project, self.fields[source].value() or "")
+        if not volumes:
+            return
+        for p in self.module.all_params:
+            if p.kind == "volumes":
+                field = self.fields[p.name]
+                current = field.value() or []
+                if not current or current == self._filled.get(p.name):
+                    field.set_value(volumes)
+                    self._filled[p.name] = list(volumes)
+                    self.messages[p.name].setText("")
 
     # -- values
     def raw_values(self) -> dict[str, Any]:
@@ -107,10 +155,39 @@ class ParamForm(QtWidgets.QWidget):
             error = None
         except AaspiError as e:
             error = str(e)
+        return self._show(name, error)
+
+    def _show(self, name: str, error: str | None) -> str | None:
         label = self.messages[name]
+        error = gui_message(error) if error else None
         label.setText(error or "")
         label.setVisible(error is not None)
         return error
+
+    def input_errors(self) -> dict[str, str]:
+        """Problems found before a run: each field's value, then input volumes that are
+        missing or not on one grid, and input files that do not exist; shown in red."""
+        errors = self.errors()
+        if self.project is None or errors:
+            return errors
+        for p in self.module.all_params:
+            value = self.fields[p.name].value()
+            if not value:
+                continue
+            problem = None
+            if p.kind in ("volume", "volumes"):
+                problem = check_input_volumes(self.project, [value] if p.kind == "volume" else value, p.name)
+            elif p.kind == "file" and not p.output and not self._file_exists(value):
+                problem = (f"'{value}' (parameter '{p.name}') does not exist in the project {self.project.root}; "
+                           f"choose it with Browse.")
+            if problem:
+                errors[p.name] = self._show(p.name, problem)
+        return errors
+
+    def _file_exists(self, value: str) -> bool:
+        p = self.project.resolve(value)
+        named = Path(value)
+        return p.exists() or (not named.is_absolute() and (self.project.training_dir / named).exists())
 
     def errors(self) -> dict[str, str]:
         return {name: err for name in self.fields if (err := self.check(name))}
@@ -127,6 +204,10 @@ class ParamForm(QtWidgets.QWidget):
 
     def _field_changed(self, name: str) -> None:
         self.check(name)
+        if name in TRAINING_SOURCES:
+            self._fill_from_training(name)
+        if self.module.param(name).kind == "volumes" and self.project is not None:
+            self._offer_attributes()
         self.changed.emit()
 
     # -- parameter files

@@ -29,6 +29,7 @@ class ImageView(QtWidgets.QScrollArea):
         self.path = path
         self.pixmap = QtGui.QPixmap(str(path))
         self.label = QtWidgets.QLabel()
+        self.label.setMinimumSize(1, 1)  # the scaled pixmap must not set the window's minimum
         self.label.setAlignment(Qt.AlignCenter)
         self.setWidget(self.label)
         self.setWidgetResizable(True)
@@ -49,16 +50,24 @@ class ResultsView(QtWidgets.QTabWidget):
         self.project = project
         self.viewer: SliceViewer | None = None
         self.images: list[ImageView] = []
-        hint = QtWidgets.QLabel("Results appear here when a run has finished.")
+        self._placeholder("Results appear here when a run has finished.")
+
+    def _placeholder(self, text: str) -> None:
+        hint = QtWidgets.QLabel(text)
+        hint.setObjectName("results_placeholder")
         hint.setAlignment(Qt.AlignCenter)
+        hint.setWordWrap(True)
         self.addTab(hint, "Results")
 
-    def clear_results(self) -> None:
+    def clear_results(self, placeholder: str = "") -> None:
+        """Remove what a run showed (a new run starts: old results must not look like its own)."""
         while self.count():
             w = self.widget(0)
             self.removeTab(0)
             w.deleteLater()
         self.viewer, self.images = None, []
+        if placeholder:
+            self._placeholder(placeholder)
 
     def show_result(self, result: dict[str, Any], project: Project | None = None) -> None:
         self.project = project or self.project

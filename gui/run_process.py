@@ -39,12 +39,18 @@ class RunProcess(QtCore.QObject):
     # -- control
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.state() != QProcess.NotRunning
+        """A run is under way (a worker that has reported its end is only exiting)."""
+        return self._proc is not None and self._proc.state() != QProcess.NotRunning and not self._ended
 
     def start(self, module: str, project: str | os.PathLike, params: dict[str, Any], *,
               overwrite: bool = False, scheduler: str = "threads") -> None:
         if self.running:
             raise RuntimeError("a run is already in progress")
+        if self._proc is not None and self._proc.state() != QProcess.NotRunning:
+            # the previous worker reported its end and is exiting: let it go first
+            if not self._proc.waitForFinished(5000):
+                self._proc.kill()
+                self._proc.waitForFinished(2000)
         self._buffer, self._ended, self._stderr_tail = b"", False, []
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()

@@ -86,20 +86,57 @@ def test_cancel_stops_a_long_run_midway_and_leaves_no_output(qtbot, project, rng
     qtbot.waitUntil(lambda: any(f > 0 for f in fractions), timeout=TIMEOUT_MS)
     with qtbot.waitSignal(panel.runner.cancelled, timeout=TIMEOUT_MS):
         qtbot.mouseClick(panel.cancel_button, Qt.LeftButton)
-    assert 0 < max(fractions) < 1 and panel.progress.value() < panel.progress.maximum()
+    assert 0 < max(fractions) < 1 and panel.progress.value() == 0   # no stale 58 % after Cancel
     assert panel.status.text() == "cancelled: nothing was written."
     assert _files(project) == before  # no output volume and no temporary left
     assert sorted(p.name for p in project.volumes_dir.iterdir()) == ["amp.zarr"]
     assert panel.execute_button.isEnabled()
 
 
-def test_a_failing_run_shows_the_one_line_error(qtbot, project, rng):
+def test_a_missing_input_is_refused_before_the_run_in_gui_words(qtbot, project, rng):
     aaspi_py.save_volume(rng.standard_normal((4, 5, 10)).astype("f4"), project.volumes_dir / "amp.zarr")
     panel = ModulePanel(get_module("volume_info"), project)
     qtbot.addWidget(panel)
     panel.form.fields["volume"].set_value("missing")
+    qtbot.mouseClick(panel.execute_button, Qt.LeftButton)
+    assert not panel.runner.running and panel.execute_button.isEnabled()
+    message = panel.form.messages["volume"].text()
+    assert message.startswith("Volume 'missing' (parameter 'volume') not found") and "amp" in message
+    assert "segy_import (Utilities tab)" in message and "aaspi import-segy" not in message
+    assert panel.status.text().startswith("Not started: 1 parameter is not valid")
+
+
+def test_a_failing_run_shows_its_error_resets_progress_and_clears_old_results(qtbot, project, rng):
+    aaspi_py.save_volume(rng.standard_normal((4, 5, 10)).astype("f4"), project.volumes_dir / "amp.zarr")
+    panel = ModulePanel(get_module("volume_info"), project)
+    qtbot.addWidget(panel)
+    panel.form.fields["volume"].set_value("amp")
+    with qtbot.waitSignal(panel.run_done, timeout=TIMEOUT_MS):
+        assert panel.execute()
+    assert panel.results.tabText(0) == "Summary" and panel.progress.value() == panel.progress.maximum()
+    # the volume's data go bad: the inputs still look right, the run fails when it reads them
+    chunk = next(p for p in (project.volumes_dir / "amp.zarr" / "data").rglob("*") if p.is_file() and p.name != "zarr.json")
+    chunk.write_bytes(b"garbage")
+    panel.overwrite.setChecked(True)
     with qtbot.waitSignal(panel.runner.failed, timeout=TIMEOUT_MS) as failed:
         assert panel.execute()
-    assert failed.args[0].startswith("Volume 'missing' (parameter 'volume') not found")
-    assert panel.status.text() == failed.args[0]
-    assert panel.execute_button.isEnabled() and panel.progress.value() < panel.progress.maximum()
+        assert panel.results.tabText(0) == "Results"   # the previous run's results are gone at once
+    assert panel.status.text() == failed.args[0] and "\n" not in failed.args[0]
+    assert panel.progress.value() == 0 and panel.execute_button.isEnabled()
+    assert [panel.results.tabText(i) for i in range(panel.results.count())] == ["Results"]
+    assert "failed" in panel.results.widget(0).text()
+
+
+def test_existing_outputs_are_refused_before_the_run_until_overwrite_is_ticked(qtbot, sample_project_copy):
+    project = sample_project_copy
+    panel = ModulePanel(get_module("define_training_data"), project)
+    qtbot.addWidget(panel)
+    panel.form.set_values({"facies": ["salt"], "attributes": ["envelope"], "name": "old"})
+    (project.training_dir / "old").mkdir()   # a training set of that name exists
+    qtbot.mouseClick(panel.execute_button, Qt.LeftButton)
+    assert not panel.runner.running
+    assert "tick Overwrite existing outputs" in panel.status.text() and "old" in panel.status.text()
+    assert "--overwrite" not in panel.status.text()
+    panel.overwrite.setChecked(True)
+    with qtbot.waitSignal(panel.run_done, timeout=TIMEOUT_MS):
+        assert panel.execute()
