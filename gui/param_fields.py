@@ -32,6 +32,15 @@ class _WheelOnlyWhenFocused:
     def wheelEvent(self, ev) -> None:  # noqa: N802 (Qt override)
         if self.hasFocus():
             super().wheelEvent(ev)
+            return
+        # hand the wheel to the scroll bar of the enclosing scroll area (an ignored event
+        # would reach it too, but only for wheel events from the system)
+        w = self.parentWidget()
+        while w is not None and not isinstance(w, QtWidgets.QAbstractScrollArea):
+            w = w.parentWidget()
+        if w is not None:
+            QtWidgets.QApplication.sendEvent(w.verticalScrollBar(), ev)
+            ev.accept()
         else:
             ev.ignore()
 
