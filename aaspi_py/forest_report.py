@@ -6,6 +6,7 @@ Figures use matplotlib's object API with the Agg canvas (no pyplot state, no dis
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -104,11 +105,16 @@ def confusion_png(path, confusion: np.ndarray, class_names: list[str], title: st
 
 
 def timeslice_png(path, classes: np.ndarray, class_names: list[str], extent: list[float],
-                  sample: float, amplitude: np.ndarray | None = None, units: str = "ms") -> None:
+                  sample: float, amplitude: np.ndarray | None = None, units: str = "ms",
+                  colors: Sequence[str] = ()) -> None:
     """A time slice of the prediction, beside the amplitude when given.
 
+    Drawn as the slice viewer and the picking window draw a time slice: x = inline,
+    y = crossline increasing upwards, classes in their facies colours.
+
     ``classes`` and ``amplitude`` have shape (n_inline, n_crossline); ``extent`` is
-    [first crossline, last crossline, last inline, first inline] for ``imshow``.
+    [first inline, last inline, first crossline, last crossline]; ``colors`` gives
+    '#rrggbb' per class (the facies files' colours; blank entries take a default).
     """
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.figure import Figure
@@ -117,20 +123,26 @@ def timeslice_png(path, classes: np.ndarray, class_names: list[str], extent: lis
     panels = 2 if amplitude is not None else 1
     fig = Figure(figsize=(5.2 * panels + 1.5, 5), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, panels, sharey=True))
+    # rows of the image are crosslines, bottom row first; pixel centres on the line numbers
+    il0, il1, xl0, xl1 = extent
+    dil = (il1 - il0) / max(classes.shape[0] - 1, 1) / 2
+    dxl = (xl1 - xl0) / max(classes.shape[1] - 1, 1) / 2
+    box = [il0 - dil, il1 + dil, xl0 - dxl, xl1 + dxl]
     if amplitude is not None:
         clip = float(np.nanpercentile(np.abs(amplitude), 99)) or 1.0
-        axes[0].imshow(amplitude, cmap="seismic", vmin=-clip, vmax=clip, extent=extent, aspect="auto")
+        axes[0].imshow(amplitude.T, cmap="seismic", vmin=-clip, vmax=clip, extent=box, origin="lower",
+                       aspect="auto")
         axes[0].set_title(f"amplitude, {sample:g} {units}")
-        axes[0].set_ylabel("inline")
     m = len(class_names)
-    colours = ["#ffffff"] + [CLASS_COLOURS[i % len(CLASS_COLOURS)] for i in range(m)]
+    colours = ["#ffffff"] + [(colors[i] if i < len(colors) and colors[i] else CLASS_COLOURS[i % len(CLASS_COLOURS)])
+                             for i in range(m)]
     cmap = ListedColormap(colours)
-    axes[-1].imshow(classes, cmap=cmap, norm=BoundaryNorm(np.arange(-0.5, m + 1), m + 1),
-                    extent=extent, aspect="auto", interpolation="nearest")
+    axes[-1].imshow(classes.T, cmap=cmap, norm=BoundaryNorm(np.arange(-0.5, m + 1), m + 1),
+                    extent=box, origin="lower", aspect="auto", interpolation="nearest")
     axes[-1].set_title(f"rfc3d predicted class, {sample:g} {units}")
     for ax in axes:
-        ax.set_xlabel("crossline")
-    axes[0].set_ylabel("inline")
+        ax.set_xlabel("inline")
+    axes[0].set_ylabel("crossline")
     handles = [Patch(color=colours[i + 1], label=f"{i + 1} {n}") for i, n in enumerate(class_names)]
     axes[-1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     _save(fig, path)

@@ -171,6 +171,7 @@ def most_mixed_sample(pred) -> int:
 def timeslice_figure(ctx, p, model: ForestModel, class_path) -> None:
     """PNG of one time slice of the prediction, beside the amplitude volume when the project has it."""
     from .forest_report import timeslice_png
+    from .polygons import facies_colors
     from .volume import open_volume
 
     pred = open_volume(class_path)
@@ -187,10 +188,12 @@ def timeslice_figure(ctx, p, model: ForestModel, class_path) -> None:
         else:
             ctx.log(f"time-slice PNG: '{p['amplitude']}' is on another grid; prediction shown alone")
     il, xl = pred["inline"].values, pred["crossline"].values
+    colors = facies_colors(ctx.project)  # the polygons' colours, as in the slice viewer
     timeslice_png(ctx.file_output(ctx.output_name("timeslice") + ".png"),
                   np.asarray(pred["data"][:, :, k].values), model.class_names,
-                  [float(xl[0]), float(xl[-1]), float(il[-1]), float(il[0])], float(samples[k]),
-                  amplitude, pred["sample"].attrs.get("units", "ms"))
+                  [float(il[0]), float(il[-1]), float(xl[0]), float(xl[-1])], float(samples[k]),
+                  amplitude, pred["sample"].attrs.get("units", "ms"),
+                  colors=[colors.get(n, "") for n in model.class_names])
 
 
 # ---------------------------------------------------------------- demo

@@ -68,3 +68,49 @@ def test_result_co_rendered_over_amplitude(viewer):
     assert viewer.plot.overlay.opacity() == pytest.approx(0.8)
     viewer.show_volumes("amplitude", None)
     assert not viewer.plot.overlay.isVisible()
+
+
+def _where_colour(png, colour):
+    """Median (column, row) of the pixels of one exact colour in a PNG."""
+    import matplotlib.image as mpimg
+
+    rgb = (mpimg.imread(png)[..., :3] * 255).round().astype(int)
+    want = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    rows, cols = np.nonzero(np.all(rgb == want, axis=-1))
+    return np.median(cols), np.median(rows), len(rows)
+
+
+def test_time_slice_png_and_viewer_share_orientation_and_facies_colours(viewer, tmp_path):
+    from aaspi_py.forest_report import timeslice_png
+    from aaspi_py.polygons import facies_colors
+
+    project = viewer.project
+    save_polygon_to_new_file(project, "inline", 204, [(11, 560), (14, 560), (14, 590)], facies="mtd",
+                             color="#00a050")
+    colours = facies_colors(project)
+    # class 1 (salt) only at high inlines and high crosslines, class 2 (mtd) elsewhere
+    classes = np.full(SHAPE[:2], 2, "i2")
+    classes[3:, 4:] = 1
+    il, xl = GRID["inline"], GRID["crossline"]
+    png = tmp_path / "slice.png"
+    timeslice_png(png, classes, ["salt", "mtd"], [il[0], il[-1], xl[0], xl[-1]], 520.0,
+                  colors=[colours["salt"], colours["mtd"]])
+    salt_x, salt_y, n_salt = _where_colour(png, colours["salt"])
+    mtd_x, mtd_y, n_mtd = _where_colour(png, colours["mtd"])
+    # PNG: inline grows to the right, crossline upwards (image rows grow downwards)
+    assert n_salt > 100 and n_mtd > n_salt and salt_x > mtd_x and salt_y < mtd_y
+
+    # viewer: the same slice has x = inline, y = crossline upwards, the same colours
+    aaspi_py.save_volume(np.repeat(classes[:, :, None], SHAPE[2], axis=2), project.volumes_dir / "cls.zarr",
+                         like=project.volume_path("amplitude"), kind="classification",
+                         attrs={"classes": {"1": "salt", "2": "mtd"}})
+    viewer.set_volumes({n: project.volume_path(n) for n in project.volumes()})
+    viewer.show_volumes("cls")
+    viewer.set_slice("sample", 520.0)
+    sl, layer = viewer.plot.current, viewer.dataset("cls")[1]
+    assert list(sl.x) == list(il) and list(sl.y) == list(xl)
+    assert not viewer.plot.getPlotItem().getViewBox().yInverted()
+    expected = classes.T.copy()
+    expected[0, 0] = 0  # the fixture's dead trace
+    assert np.array_equal(sl.image, expected)
+    assert layer.colors == {1: colours["salt"], 2: colours["mtd"]}
