@@ -7,6 +7,7 @@ Run under a real X server, e.g. a virtual one::
 It builds (or reuses) the "demo" sample project, drives the windows as a user would (mouse
 clicks for the polygons, Execute for the runs, which go through the worker process like any
 GUI run) and writes docs/launcher.png, docs/picking.png, docs/attribute_selection_results.png
+docs/picking_timeslice.png (a time slice shown after an inline: the view fits the new slice)
 and docs/rfc3d_results.png. Screens of modules that are not installed are skipped.
 """
 
@@ -99,9 +100,20 @@ def click_polygon(page, vertices: list, close: bool = True) -> None:
 
 
 def select_facies(page, name: str) -> None:
-    for i in range(page.facies.count()):
-        if page.facies.item(i).data(Qt.UserRole) == name:
-            page.facies.setCurrentRow(i)
+    for i in range(page.facies.topLevelItemCount()):
+        item = page.facies.topLevelItem(i)
+        if item.data(0, Qt.UserRole)[1] == name:
+            page.facies.setCurrentItem(item)
+
+
+def hover(page, x: float, y: float) -> None:
+    """Move the mouse over a survey point (fills the cursor readout)."""
+    from aaspi_py.gui.qt import QtGui
+
+    pos = QtCore.QPointF(page.plot.view_to_pixel(x, y))
+    QtWidgets.QApplication.sendEvent(page.plot.viewport(), QtGui.QMouseEvent(
+        QtCore.QEvent.MouseMove, pos, Qt.NoButton, Qt.NoButton, Qt.NoModifier))
+    application().processEvents()
 
 
 # ---------------------------------------------------------------- the screens
@@ -147,9 +159,43 @@ def picking_screen(project) -> None:
     open_ring = interior_polygon(labels, FACIES_CODES["background"], x, y, k=5, region=corner)[:3]
     click_polygon(page, open_ring, close=False)
     select_facies(page, "mtd")
-    page.say("Click to add vertices; double-click to close, then Add Polygon to Current File.")
+    page.say("Click to add vertices; double-click or Enter to close, then Add Polygon to Current File.")
+    hover(page, *open_ring[1])
     save_png(win, "picking.png")
     win.close()
+
+
+def picking_timeslice_screen(project) -> None:
+    """An inline first, then a time slice: the view fits the time slice (not the inline's
+    polygons), and the saved polygons of that time slice are drawn and listed."""
+    from aaspi_py.gui.picking_window import PickingWindow
+
+    win = PickingWindow(project)
+    win.resize(1250, 800)
+    win.show()
+    QTest.qWaitForWindowExposed(win)
+    page = win.pick
+    from aaspi_py.polygons import list_polygons
+
+    inlines = [poly.line for _, poly in list_polygons(project) if poly.slice == "inline"]
+    page.direction.setCurrentIndex(0)
+    if inlines:  # an inline with polygons on it, as when the view used to span them
+        page.line.set_line(inlines[0])
+    page.execute_button.click()
+    page.direction.setCurrentIndex(2)
+    page.line.set_line(PICK_SAMPLE)
+    on_slice = [i for i in page._saved_items if hasattr(i, "textItem")]
+    if on_slice:
+        page.select_polygon(*_label_key(on_slice[0].textItem.toPlainText(), page))
+    ds, _ = page.volume_layer(page.volume.currentText())
+    hover(page, float(ds["inline"].values[len(ds["inline"]) // 3]), float(ds["crossline"].values[len(ds["crossline"]) // 2]))
+    save_png(win, "picking_timeslice.png")
+    win.close()
+
+
+def _label_key(text: str, page) -> tuple[str, int]:
+    facies, pid = text.rsplit(" ", 1)
+    return facies, int(pid)
 
 
 def training_set(project) -> None:
@@ -203,7 +249,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--project", default="/tmp/aaspi_screenshots", help="sample project folder (built if missing)")
     ap.add_argument("--size", default="demo", choices=("small", "demo"))
-    ap.add_argument("--only", nargs="*", help="screens to make (launcher picking attribute_selection rfc3d)")
+    ap.add_argument("--only", nargs="*", help="screens to make (launcher picking picking_timeslice attribute_selection rfc3d)")
     args = ap.parse_args()
     app = application()
     if app.platformName() in ("offscreen", "minimal"):
@@ -214,12 +260,14 @@ def main() -> int:
 
     root = Path(args.project)
     project = aaspi_py.Project.open(root) if (root / PROJECT_FILE).exists() else build_sample_project(root, size=args.size)
-    wanted = set(args.only or ("launcher", "picking", "attribute_selection", "rfc3d"))
+    wanted = set(args.only or ("launcher", "picking", "picking_timeslice", "attribute_selection", "rfc3d"))
     modules = load_modules()
     if "launcher" in wanted:
         launcher_screen(project)
     if "picking" in wanted:
         picking_screen(project)
+    if "picking_timeslice" in wanted:
+        picking_timeslice_screen(project)
     if wanted & {"attribute_selection", "rfc3d"}:
         training_set(project)
     for name, screen in (("attribute_selection", attribute_selection_screen), ("rfc3d", rfc3d_screen)):
