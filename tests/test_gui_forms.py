@@ -282,3 +282,26 @@ def test_launcher_counts_follow_a_run(qtbot, project):
     aaspi_py.save_volume(np.zeros((3, 3, 4), "f4"), project.volumes_dir / "envelope.zarr")  # a run wrote it
     module_win.panel.run_done.emit({"outputs": {}})
     assert win.info.text().startswith("2 volumes")
+
+
+def test_results_of_a_run_do_not_stop_the_window_shrinking(qtbot, project):
+    from pathlib import Path
+
+    long = "rfc3d_probability_background_of_a_long_project_name_run2"
+    for name in ("amplitude", long):
+        aaspi_py.save_volume(np.zeros((30, 40, 50), "f4"), project.volumes_dir / f"{name}.zarr", kind="amplitude")
+    png = Path(__file__).resolve().parents[1] / "docs" / "picking.png"
+    window = ModuleWindow(get_module("volume_info"), project)
+    qtbot.addWidget(window)
+    window.resize(900, 560)
+    window.show()
+    qtbot.waitExposed(window)
+    window.panel.results.show_result({"outputs": {long: str(project.volume_path(long)),
+                                                  "big.png": str(png)}}, project)
+    # a long line in the viewer (e.g. an overlay on another grid) must not widen the window
+    window.panel.results.viewer.message.setText(f"'{long}' is not on the grid of 'amplitude'; " * 3)
+    qtbot.wait(10)
+    assert [window.panel.results.tabText(i) for i in range(3)] == ["Summary", "Volumes", "picking"]
+    window.resize(790, 490)
+    qtbot.wait(10)
+    assert (window.width(), window.height()) == (790, 490)
