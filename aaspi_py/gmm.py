@@ -181,7 +181,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                  else np.zeros((0, phi_sem.shape[1], k)))
         w, m, c, ll, status, n_iter, best = gmm_em.fit_mixtures(
             phi, phi_sum, phi_sem, phi_sem_sum, d, code, k, labels, *init, noise, algorithm,
-            self.max_iter, self.tol, self.reg_covar, d + 1, np.zeros(1), -np.inf,
+            self.max_iter, self.tol, np.full(d, float(self.reg_covar)), d + 1, np.zeros(1), -np.inf,
             np.zeros((1, 1), dtype=np.bool_))
         self._set_parameters(w[0], m[0] + center, c[0])
         self.log_likelihood_ = float(ll[0])
@@ -198,7 +198,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         gmm_em._hard_stats(phi, phi_sum, labels, k, phi.shape[0], stats, np.empty(phi.shape[1]))
         stats[:, 0] = np.maximum(stats[:, 0], 1e-12)
         weights, means, covs = np.zeros(k), np.zeros((k, d)), np.zeros((k, d, d))
-        gmm_em._parameters(code, stats, d, True, self.reg_covar, gmm_em._cross_index(d),
+        gmm_em._parameters(code, stats, d, True, np.full(d, float(self.reg_covar)), gmm_em._cross_index(d),
                            weights, means, np.zeros((k, d, d)), covs)
         if self.weights_init is not None:
             weights = _checked(self.weights_init, (k,), "weights_init")
