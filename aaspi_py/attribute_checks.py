@@ -7,8 +7,10 @@ dominates every score it takes part in. A few wild values (dead traces, spikes) 
 by drawing a cluster of their own. The checks here flag those attributes and say how they are
 tamed before fitting:
 
-* **heavy outliers** (values beyond ``median ± OUTLIER_SPREAD`` robust standard deviations,
-  1.4826 × MAD): clipped to that range;
+* **heavy outliers** (values more than ``OUTLIER_SPREAD`` times the central 98 % range
+  (1st to 99th percentile) beyond that range): clipped to that limit. Percentiles rather than
+  the median absolute deviation, whose median can sit inside one mode of a two-valued
+  attribute and call the other mode outliers;
 * **near-constant** (``CONSTANT_SHARE`` of the voxels on one value) and **near-discrete**
   (at most ``DISCRETE_VALUES`` distinct values, or ``DISCRETE_SHARE`` of the voxels in the
   ``DISCRETE_VALUES`` fullest of ``BINS`` equal bins): no cluster may be narrower than the
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-OUTLIER_SPREAD = 10.0
+OUTLIER_SPREAD = 3.0
 CONSTANT_SHARE = 0.95
 DISCRETE_VALUES = 10
 DISCRETE_SHARE = 0.5
@@ -54,21 +56,18 @@ class AttributeCheck:
             parts.append(f"{self.kind} ({self.detail}); clusters get a variance floor equal to its pooled "
                          "variance along it, so it cannot dominate a distance")
         if self.n_outliers:
-            parts.append(f"{self.n_outliers} heavy outliers beyond {OUTLIER_SPREAD:g} robust standard deviations "
-                         f"of the median, clipped to [{self.low:.6g}, {self.high:.6g}] for fitting")
+            parts.append(f"{self.n_outliers} heavy outliers (beyond {OUTLIER_SPREAD:g} times the 1st-99th percentile "
+                         f"range), clipped to [{self.low:.6g}, {self.high:.6g}] for fitting")
         return f"warning: attribute '{self.name}': " + "; ".join(parts) if parts else None
 
 
 def check_attribute(name: str, x: np.ndarray) -> AttributeCheck:
     """Classify one attribute's training values (1-D, finite)."""
-    med = float(np.median(x))
-    mad = 1.4826 * float(np.median(np.abs(x - med)))
-    low, high, n_out = -np.inf, np.inf, 0
-    if mad > 0:
-        low, high = med - OUTLIER_SPREAD * mad, med + OUTLIER_SPREAD * mad
-        n_out = int(((x < low) | (x > high)).sum())
-        if n_out == 0:
-            low, high = -np.inf, np.inf
+    q1, q99 = np.percentile(x, [1, 99])
+    low, high = q1 - OUTLIER_SPREAD * (q99 - q1), q99 + OUTLIER_SPREAD * (q99 - q1)
+    n_out = int(((x < low) | (x > high)).sum())
+    if n_out == 0:
+        low, high = -np.inf, np.inf
     values, counts = np.unique(x, return_counts=True)
     top_share = counts.max() / len(x)
     if len(values) == 1 or top_share >= CONSTANT_SHARE:

@@ -16,10 +16,11 @@ separation at the level of the facies, on voxels the mixtures did not see:
   shape; on held-out voxels it can only cost (the mixtures overfit it).
 * **search**: forward selection (add the attribute that raises the criterion most; stop after
   ``PATIENCE`` steps without a new best), then backward elimination from the parsimonious set.
-* **parsimony rule**: the smallest set on the forward path whose criterion is within one
-  standard error (``n_se``) of the best; then any attribute whose removal keeps the criterion
-  within that band is dropped (redundant attributes picked early, when they were the best
-  single proxy, leave here).
+* **parsimony rule**: from the best set on the forward path, backward elimination: drop the
+  attribute whose removal leaves the highest criterion, as long as it stays within one standard
+  error (``n_se``) of the best — the smallest set the search finds within one standard error.
+  Redundant attributes picked early (the best single proxy for two informative ones) leave
+  here.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ POSTERIOR_FLOOR = 1e-3
 PATIENCE = 2
 CRITERION = ("held-out log posterior of the true facies (equal priors, mean over facies, each voxel "
              f"floored at log {POSTERIOR_FLOOR:g}), {{folds}}-fold cross-validation; forward selection, "
-             "then the smallest set within {n_se:g} standard error(s) of the best, then backward elimination "
-             "within the same band")
+             "then backward elimination from the best set while the criterion stays within "
+             "{n_se:g} standard error(s) of the best")
 
 
 def log_density(fit, x: np.ndarray) -> np.ndarray:
@@ -171,8 +172,7 @@ def recommend(scorer: HeldOutScorer, n_attributes: int, n_se: float = 1.0, progr
             progress.update(min(0.9, len(path) / n_attributes), f"held-out separation: {len(chosen)} attributes")
             progress.check()
     threshold = best.score - n_se * best.se
-    start = next(s for s in path if s.score >= threshold)
-    current = list(start.attributes)
+    current = list(best.attributes)
     removed = []
     while len(current) > 1:
         trials = [(scorer(tuple(a for a in current if a != r)), r) for r in current]
