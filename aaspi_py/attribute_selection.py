@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -616,7 +617,7 @@ def select_attributes(
     best_n = max(by_n, key=lambda n: (by_n[n]["score"], -n))
     recommendation = _recommend(training, facies_x, st, folds, n_se, seed,
                                 (sem_sample, sem_iterations, max_clusters), counts,
-                                progress.sub(0.9, 0.95) if progress is not None else None)
+                                progress.sub(0.9, 0.95) if progress is not None else None, n_jobs)
 
     validation = {"fraction": validation_fraction, "held_out": 0, "method": "none"}
     if validation_fraction > 0:
@@ -654,7 +655,7 @@ def select_attributes(
 
 
 def _recommend(training: TrainingSet, facies_x: list[np.ndarray], st: _Settings, n_folds: int, n_se: float,
-               seed: int, sem: tuple[int, int, int], counts: dict, progress) -> Recommendation:
+               seed: int, sem: tuple[int, int, int], counts: dict, progress, n_jobs: int) -> Recommendation:
     """The held-out criterion's choice, with mixtures fitted exactly as for O_n on each fold's rest."""
     fold, how = assign_folds(training.facies_index, training.polygon, n_folds, seed)
     fold_of = [fold[training.facies_index == m] for m in range(training.n_facies)]
@@ -668,11 +669,18 @@ def _recommend(training: TrainingSet, facies_x: list[np.ndarray], st: _Settings,
                                  "cross-validation; draw larger polygons or lower 'folds'.")
             rest[f, m] = _Facies(x[keep], sem[0], sem[1], st.use_sem, sem[2], rng)
 
+    lock = threading.Lock()
+
     def fit(f, m, cols):
-        return _fit_facies(rest[f, m], cols, st, counts)
+        local = {"fitted": 0, "pruned": 0, "degenerate": 0}
+        out = _fit_facies(rest[f, m], cols, st, local)
+        with lock:
+            for key, value in local.items():
+                counts[key] += value
+        return out
 
     scorer = HeldOutScorer(facies_x, fold_of, n_folds, fit)
-    rec = recommend(scorer, st.n_attributes, n_se, progress)
+    rec = recommend(scorer, st.n_attributes, n_se, progress, n_jobs)
     rec.criterion = CRITERION.format(folds=n_folds, n_se=n_se)
     rec.folds = [f"{name}: {h}" for name, h in zip(training.facies, how)]
     return rec

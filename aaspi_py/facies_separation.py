@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -153,14 +154,26 @@ class HeldOutScorer:
         return step.score, step.se, step.accuracy
 
 
-def recommend(scorer: HeldOutScorer, n_attributes: int, n_se: float = 1.0, progress=None) -> Recommendation:
-    """Forward selection, the one-SE parsimony rule, then backward elimination (module docstring)."""
+def recommend(scorer: HeldOutScorer, n_attributes: int, n_se: float = 1.0, progress=None,
+              n_jobs: int = 1) -> Recommendation:
+    """Forward selection, then backward elimination within the one-SE band (module docstring).
+
+    The candidate sets of one step are scored in ``n_jobs`` threads (the fits release the GIL).
+    """
+    pool = ThreadPoolExecutor(max_workers=n_jobs)
+    try:
+        return _search(scorer, n_attributes, n_se, progress, pool)
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _search(scorer, n_attributes, n_se, progress, pool) -> Recommendation:
     path: list[Step] = []
     chosen: tuple[int, ...] = ()
     best: Step | None = None
     since_best = 0
     while len(chosen) < n_attributes and since_best < PATIENCE:
-        trials = [scorer((*chosen, a)) for a in range(n_attributes) if a not in chosen]
+        trials = list(pool.map(scorer, [(*chosen, a) for a in range(n_attributes) if a not in chosen]))
         step = max(trials, key=lambda s: (s.score, -s.attributes[-1]))
         path.append(step)
         chosen = step.attributes
@@ -175,7 +188,7 @@ def recommend(scorer: HeldOutScorer, n_attributes: int, n_se: float = 1.0, progr
     current = list(best.attributes)
     removed = []
     while len(current) > 1:
-        trials = [(scorer(tuple(a for a in current if a != r)), r) for r in current]
+        trials = list(zip(pool.map(scorer, [tuple(a for a in current if a != r) for r in current]), current))
         step, r = max(trials, key=lambda t: (t[0].score, t[1]))
         if step.score < threshold:
             break
