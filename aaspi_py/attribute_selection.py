@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from . import gmm_em
-from .attribute_checks import AttributeCheck, check_attributes, tame, variance_floor
+from .attribute_checks import AttributeCheck, check_attributes, outlier_voxels, variance_floor
 from .bhattacharyya_distance import bhattacharyya, log_det
 from .errors import AaspiError
 from .facies_separation import (
@@ -578,13 +578,20 @@ def select_attributes(
         strategy = "screen" if n_attr >= AUTO_SCREEN_FROM else "exhaustive"
 
     checks = check_attributes(training.attributes, values)
-    values = tame(values, checks)
+    outliers = outlier_voxels(values, checks)
+    if outliers.any():
+        training = _subset(training, ~outliers)
+        values = training.values
+        for m, name in enumerate(training.facies):
+            if (training.facies_index == m).sum() < 2:
+                raise AaspiError(f"Facies '{name}' keeps fewer than 2 training voxels once the voxels with heavy "
+                                 "outliers are left out; check its attribute values (dead traces, spikes).")
     mean = values.mean(axis=0)
     std = values.std(axis=0)
     std = np.where(std > 0, std, 1.0)
     z = (values - mean) / std
     rng = np.random.default_rng(seed)
-    st = _Settings(max_clusters, codes, use_sem, cem_max_iterations, variance_floor(checks, reg_covar),
+    st = _Settings(max_clusters, codes, use_sem, cem_max_iterations, variance_floor(checks, reg_covar, z),
                    bic_pruning, n_attr)
     facies_x = [z[training.facies_index == m] for m in range(n_fac)]
     facies = [_Facies(x, sem_sample, sem_iterations, use_sem, max_clusters, rng) for x in facies_x]
@@ -693,7 +700,11 @@ def subsample(training: TrainingSet, max_voxels: int, seed: int = 0) -> Training
     for m in range(training.n_facies):
         where = np.flatnonzero(training.facies_index == m)
         keep.append(np.sort(rng.choice(where, max_voxels, replace=False)) if len(where) > max_voxels else where)
-    keep = np.concatenate(keep)
+    return _subset(training, np.concatenate(keep))
+
+
+def _subset(training: TrainingSet, keep: np.ndarray) -> TrainingSet:
+    """The voxels ``keep`` (indices or mask) of a training set, with their positions and polygons."""
     return TrainingSet(facies=list(training.facies), attributes=list(training.attributes),
                        values=training.values[keep], facies_index=training.facies_index[keep],
                        positions=training.positions[keep], polygon=training.polygon[keep],
