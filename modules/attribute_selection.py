@@ -19,6 +19,8 @@ def _models(text: str) -> list[str]:
 
 
 def run(ctx, p):
+    import json
+
     from aaspi_py import attribute_selection_report as report
     from aaspi_py.attribute_selection import load_training, select_attributes, subsample
     from aaspi_py.errors import AaspiError
@@ -46,7 +48,10 @@ def run(ctx, p):
     base = ctx.output_name("")
     text = report.report_text(result, f"— {ctx.run_name}", training)
     ctx.file_output(f"{base}.out").write_text(text, encoding="utf-8")
-    report.write_json(result, ctx.file_output(f"{base}.json"))
+    data = report.report_json(result)
+    # the volumes of the recommended attributes, for `attributes=@<this run>` in later modules
+    data["recommended_volumes"] = [training.volumes[training.attributes.index(a)] for a in result.recommended]
+    ctx.file_output(f"{base}.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     report.write_csv(result, ctx.file_output(f"{base}.csv"))
     report.plot_scores(result, ctx.file_output(f"{ctx.output_name('scores')}.png"))
     report.plot_validation(result, ctx.file_output(f"{ctx.output_name('validation')}.png"))
@@ -56,7 +61,6 @@ def run(ctx, p):
     summary = report.summary_lines(result)
     for line in summary:
         ctx.log(line)
-    data = report.report_json(result)
     ctx.report.update({k: data[k] for k in ("best", "recommended", "best_n", "recommended_n", "recommendation",
                                              "warnings", "strategy", "strategy_detail", "best_by_n", "fits",
                                              "normalisation", "bic")})

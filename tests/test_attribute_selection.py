@@ -225,6 +225,30 @@ class TestAttributeSelectionModule(ModuleContract):
             aaspi_py.run("attribute_selection", project.root, training="nothing")
 
 
+def test_later_modules_take_the_recommendation_by_reference(project):
+    from aaspi_py.registry import get_module
+    from aaspi_py.selection_reference import resolve
+
+    training, planted = planted_training_set(300, 5, 3, 1, seed=2)
+    training.save(project.training_dir / "planted")
+    res = aaspi_py.run("attribute_selection", project.root, training="planted", suffix="_x", sem_iterations=20)
+    recommended = res.report["recommended"]
+    assert sorted(recommended) == sorted(planted)
+    for module, param in (("rfc3d", "attributes"), ("kuwahara3d", "inputs"), ("gtm3d", "inputs")):
+        params = get_module(module).all_params
+        assert resolve(project, module, params, {param: ["@attribute_selection_test_x"]})[param] == recommended
+    got = resolve(project, "gtm3d", get_module("gtm3d").all_params,
+                  {"inputs": ["amplitude", "@attribute_selection_test_x:kuwahara3d_{}_test"]})["inputs"]
+    assert got == ["amplitude", *(f"kuwahara3d_{a}_test" for a in recommended)]
+    # the runner resolves it before the module sees its parameters (here: the volumes do not exist)
+    with pytest.raises(AaspiError, match=f"'{recommended[0]}'"):
+        aaspi_py.run("kuwahara3d", project.root, inputs="@attribute_selection_test_x")
+    with pytest.raises(AaspiError, match=r"The 'attributes' parameter of rfc3d refers to '@attribute_selection_nope', "
+                                         r"but .*attribute_selection_nope.json does not exist; run attribute_selection "
+                                         r"first .* Finished runs: attribute_selection_test_x"):
+        aaspi_py.run("rfc3d", project.root, attributes="@attribute_selection_nope", training_file="x.txt")
+
+
 @pytest.fixture(scope="module")
 def sample_project(tmp_path_factory):
     from aaspi_py.sample_volumes import build_sample_project
