@@ -102,6 +102,7 @@ class Recommendation:
     criterion: str = ""
     folds: list[str] = field(default_factory=list)
     evaluated: int = 0
+    seconds: float = 0.0
 
 
 class HeldOutScorer:
