@@ -539,7 +539,8 @@ def select_attributes(
         Skip a covariance model when its BIC could not beat the best so far even with the
         likelihood of the fitted models that contain it (VVV contains all; VVI the diagonal
         ones; see :func:`aaspi_py.gmm_em.fit_mixtures`). Exact when the containing fits reach
-        their maximum likelihood; the benchmark and tests check the answer is unchanged.
+        their maximum likelihood; the recommendation is unchanged in the benchmark and tests, the
+        notes' best can change on non-Gaussian attributes (the containing fits are local optima).
     n_jobs : int or None
         Threads (None or 0: one per core).
     progress : optional :class:`aaspi_py.Progress`
