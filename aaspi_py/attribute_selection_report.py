@@ -38,6 +38,33 @@ def facies_table(result: SelectionResult, indices) -> list[str]:
     return lines
 
 
+def _evaluated(result: SelectionResult, indices) -> bool:
+    try:
+        result.combination(indices)
+    except KeyError:
+        return False
+    return True
+
+
+def criterion_table(result: SelectionResult) -> list[str]:
+    """How the recommendation was chosen: the criterion, the forward path, the removals."""
+    rec = result.recommendation
+    lines = [f"recommendation criterion: {rec.criterion}",
+             "folds: " + "; ".join(rec.folds),
+             f"forward selection ({rec.evaluated} attribute sets evaluated):",
+             f"{'n':>5} {'log posterior':>14} {'std error':>10} {'accuracy':>9}   attribute added"]
+    for step in rec.path:
+        mark = "  <- best" if step.attributes == rec.best.attributes else ""
+        lines.append(f"{len(step.attributes):>5} {step.score:14.4f} {step.se:10.4f} {_percent(step.accuracy):>9}   "
+                     f"+ {step.attributes[-1] + 1} {result.attributes[step.attributes[-1]]}{mark}")
+    lines.append(f"parsimony band: log posterior >= {rec.threshold:.4f} (best minus "
+                 f"{result.parameters['n_se']:g} standard error)")
+    for a, score in rec.removed:
+        lines.append(f"  backward: dropped {a + 1} {result.attributes[a]} (log posterior without it {score:.4f})")
+    lines.append(f"recommended: log posterior {rec.score:.4f}: " + _names(result, rec.attributes))
+    return lines
+
+
 def report_text(result: SelectionResult, title: str = "", training: TrainingSet | None = None) -> str:
     """The ``.out`` report: settings, the table of the notes' Figures 7 and 8, the answers."""
     p = result.parameters
@@ -59,6 +86,7 @@ def report_text(result: SelectionResult, title: str = "", training: TrainingSet 
         f"strategy: {result.strategy_detail}",
         f"average cumulative distance: {result.normalisation}",
         f"validation: {result.validation['held_out']} held-out voxels; {result.validation['method']}",
+        *result.warnings,
         "",
         f"{'n':>3} {'combinations':>13} {'clusters':>9} {'comparisons':>12} {'O_n':>10} {'validation':>10}   best combination",
     ]
@@ -67,20 +95,22 @@ def report_text(result: SelectionResult, title: str = "", training: TrainingSet 
         lines.append(f"{n:>3} {combos:>13} {row['n_clusters']:>9} {row['n_comparisons']:>12} "
                      f"{row['score']:10.4f} {_percent(row['validation_accuracy']):>10}   "
                      + _names(result, row["indices"]))
-    best, rec = result.by_n[result.best_n], result.by_n[result.recommended_n]
+    best = result.by_n[result.best_n]
     lines += [
         "",
         f"best combination (argmax of O_n, notes eq. 9): n = {result.best_n}, O_n = {best['score']:.4f}: "
         + _names(result, best["indices"]),
-        f"recommended (smallest n with O_n within {100 * result.parsimony_tolerance:g} % of the maximum): "
-        f"n = {result.recommended_n}, O_n = {rec['score']:.4f}: " + _names(result, rec["indices"]),
+        f"recommended (held-out facies separation): n = {result.recommended_n}: "
+        + _names(result, result.recommendation.attributes),
+        "",
+        *criterion_table(result),
         "",
         "clusters per facies, best combination (BIC: higher is better):",
         *facies_table(result, best["indices"]),
     ]
-    if result.recommended_n != result.best_n:
+    if result.recommendation.attributes != tuple(best["indices"]) and _evaluated(result, result.recommendation.attributes):
         lines += ["clusters per facies, recommended combination (BIC: higher is better):",
-                  *facies_table(result, rec["indices"])]
+                  *facies_table(result, result.recommendation.attributes)]
     if any(row["confusion"] is not None for row in result.by_n.values()):
         lines += ["", "validation confusion matrices (rows: true facies, columns: predicted):"]
         width = max(8, *(len(f) for f in result.facies))
@@ -115,16 +145,24 @@ def report_json(result: SelectionResult) -> dict:
         "best_n": result.best_n,
         "recommended": result.recommended,
         "recommended_n": result.recommended_n,
+        "recommendation": {
+            "criterion": result.recommendation.criterion, "folds": result.recommendation.folds,
+            "log_posterior": result.recommendation.score, "threshold": result.recommendation.threshold,
+            "path": [{"attributes": [result.attributes[a] for a in s.attributes], "log_posterior": s.score,
+                      "std_error": s.se, "accuracy": s.accuracy} for s in result.recommendation.path],
+            "removed": [result.attributes[a] for a, _ in result.recommendation.removed],
+        },
+        "warnings": result.warnings,
         "strategy": result.strategy,
         "strategy_detail": result.strategy_detail,
         "pairs": result.pairs,
         "normalisation": result.normalisation,
         "bic": BIC_NOTE,
-        "parsimony_tolerance": result.parsimony_tolerance,
         "fits": dict(result.counts),
         "validation": result.validation,
         "clusters_best": fits(result.by_n[result.best_n]["indices"]),
-        "clusters_recommended": fits(result.by_n[result.recommended_n]["indices"]),
+        "clusters_recommended": (fits(result.recommendation.attributes)
+                                 if _evaluated(result, result.recommendation.attributes) else None),
         "standardisation": {"mean": result.mean.tolist(), "std": result.std.tolist()},
         "parameters": result.parameters,
         "seconds": result.seconds,
@@ -163,8 +201,9 @@ def summary_lines(result: SelectionResult) -> list[str]:
         acc = "" if row["validation_accuracy"] is None else f", validation {100 * row['validation_accuracy']:.1f} %"
         lines.append(f"n = {n}: O_n = {row['score']:.4f}{acc}: {' + '.join(row['attributes'])}")
     lines.append(f"best (argmax O_n): {' + '.join(result.best)}")
-    lines.append(f"recommended (within {100 * result.parsimony_tolerance:g} % of the best O_n): "
-                 f"{' + '.join(result.recommended)}")
+    lines.append(f"recommended (held-out facies separation, within {result.parameters['n_se']:g} standard "
+                 f"error of the best): {' + '.join(result.recommended)}")
+    lines += result.warnings
     return lines
 
 
@@ -180,22 +219,36 @@ def _figure(width=6.4, height=4.0):
 
 
 def plot_scores(result: SelectionResult, path: str | os.PathLike) -> Path:
-    """O_n versus n, with the best and recommended n and the parsimony band."""
+    """O_n versus n (the notes' answer) beside the held-out criterion of the recommendation."""
     ns = sorted(result.by_n)
     scores = [result.by_n[n]["score"] for n in ns]
-    fig = _figure()
-    ax = fig.add_subplot()
+    fig = _figure(11.0, 4.2)
+    ax = fig.add_subplot(1, 2, 1)
     ax.plot(ns, scores, "o-", color="#1f77b4", label="O_n")
     top = result.by_n[result.best_n]["score"]
-    ax.axhspan((1 - result.parsimony_tolerance) * top, top, color="#1f77b4", alpha=0.12,
-               label=f"within {100 * result.parsimony_tolerance:g} % of max")
-    ax.plot([result.best_n], [top], "s", ms=10, mfc="none", mec="k", label=f"best (n = {result.best_n})")
-    ax.plot([result.recommended_n], [result.by_n[result.recommended_n]["score"]], "*", ms=14,
-            color="#d62728", label=f"recommended (n = {result.recommended_n})")
+    ax.plot([result.best_n], [top], "s", ms=10, mfc="none", mec="k", label=f"best, argmax O_n (n = {result.best_n})")
     ax.set_xlabel("number of attributes n")
     ax.set_ylabel("O_n (mean Bhattacharyya distance)")
     ax.set_xticks(ns)
-    ax.set_title("Average cumulative distance of the best combination of n attributes", fontsize=10)
+    ax.set_title("Notes: average cumulative distance, best of n", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+
+    rec = result.recommendation
+    ax = fig.add_subplot(1, 2, 2)
+    steps = [len(s.attributes) for s in rec.path]
+    ax.errorbar(steps, [s.score for s in rec.path], yerr=[s.se for s in rec.path], fmt="o-", color="#2ca02c",
+                capsize=3, label="forward selection")
+    ax.axhline(rec.threshold, color="#2ca02c", ls="--", lw=1, label="best - 1 standard error")
+    ax.plot([len(rec.attributes)], [rec.score], "*", ms=14, color="#d62728",
+            label=f"recommended (n = {len(rec.attributes)})")
+    for s in rec.path:
+        ax.annotate(result.attributes[s.attributes[-1]], (len(s.attributes), s.score), fontsize=7,
+                    rotation=30, xytext=(3, -10), textcoords="offset points")
+    ax.set_xlabel("number of attributes")
+    ax.set_ylabel("held-out log posterior of the true facies")
+    ax.set_xticks(steps)
+    ax.set_title("Recommendation: held-out separation of the facies", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -211,10 +264,6 @@ def plot_validation(result: SelectionResult, path: str | os.PathLike) -> Path:
     if ns:
         acc = [100 * result.by_n[n]["validation_accuracy"] for n in ns]
         ax.plot(ns, acc, "o-", color="#2ca02c")
-        if result.recommended_n in ns:
-            ax.plot([result.recommended_n], [100 * result.by_n[result.recommended_n]["validation_accuracy"]],
-                    "*", ms=14, color="#d62728", label=f"recommended (n = {result.recommended_n})")
-            ax.legend(fontsize=8, loc="lower right")
         ax.set_xticks(ns)
     else:
         ax.text(0.5, 0.5, "no validation (validation_fraction = 0)", ha="center", transform=ax.transAxes)

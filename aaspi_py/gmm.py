@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import gmm_em
 from .bhattacharyya_distance import bhattacharyya
+from .gmm_init import ward_labels
 from .gmm_models import MODELS, model_code, n_parameters
 
 __all__ = ["GaussianMixture", "best_mixture", "bhattacharyya", "MODELS"]
@@ -36,9 +37,12 @@ def sem_noise(random_state, n_iterations: int, n_voxels: int, n_clusters: int) -
 class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture with a Celeux–Govaert covariance model, fitted by SEM then CEM.
 
-    Initialisation: k-means (at most ``kmeans_max_iter`` iterations) in the plane of the
-    first two eigenvectors of the covariance, and the weights, means and covariances of that
-    partition. ``algorithm="sem-cem"`` then runs ``sem_iterations`` of SEM (labels drawn from
+    Initialisation (``init="multi"``, the default): three starting partitions — k-means (at
+    most ``kmeans_max_iter`` iterations) in the plane of the first two eigenvectors of the
+    covariance, and Ward's hierarchical agglomeration (on at most 2 000 voxels) of the
+    standardised and of the raw attributes, much as mclust starts from a hierarchical
+    agglomeration (:mod:`aaspi_py.gmm_init`); the algorithm runs from each and the highest
+    likelihood is kept. ``init="kmeans-pca"`` uses the first start only (3× faster). ``algorithm="sem-cem"`` then runs ``sem_iterations`` of SEM (labels drawn from
     the posteriors, M-step on the drawn partition), keeps the iterate with the highest
     log-likelihood, and runs CEM (labels = argmax posterior) until the partition stops
     changing. ``"cem"`` skips SEM; ``"em"`` runs classical EM with scikit-learn's stopping
@@ -67,6 +71,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Added to the diagonal of every cluster covariance (in the units of X).
     kmeans_max_iter : int, default=300
         Cap on the k-means iterations of the initialisation.
+    init : {"multi", "kmeans-pca"}, default="multi"
+        Starting partitions (see above); ignored when starting parameters are given.
     weights_init, means_init, precisions_init : array-like, default=None
         Starting parameters, shapes (K,), (K, d), (K, d, d) (full precision matrices);
         whichever is missing comes from the k-means partition.
@@ -92,6 +98,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         CEM or EM iterations run.
     sem_best_iteration_ : int
         SEM iteration whose parameters were kept (-1 without SEM).
+    n_starts_ : int
+        Starting partitions tried.
     n_features_in_ : int
 
     Notes
@@ -120,6 +128,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "reg_covar": [Interval(Real, 0, None, closed="left")],
         "kmeans_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"multi", "kmeans-pca"})],
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
@@ -128,7 +137,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def __init__(self, n_components=1, *, covariance_model="VVV", algorithm="sem-cem",
                  sem_iterations=200, sem_sample=None, max_iter=100, tol=1e-3, reg_covar=1e-6,
-                 kmeans_max_iter=300, weights_init=None, means_init=None, precisions_init=None,
+                 kmeans_max_iter=300, init="multi", weights_init=None, means_init=None, precisions_init=None,
                  random_state=None):
         self.n_components = n_components
         self.covariance_model = covariance_model
@@ -139,6 +148,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.tol = tol
         self.reg_covar = reg_covar
         self.kmeans_max_iter = kmeans_max_iter
+        self.init = init
         self.weights_init = weights_init
         self.means_init = means_init
         self.precisions_init = precisions_init
@@ -172,17 +182,29 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels = gmm_em.kmeans_pca_labels(start_phi, start_sum, d, k, self.kmeans_max_iter)
         code = np.array([model_code(self.covariance_model)])
         no_init = (np.zeros(0), np.zeros((0, d)), np.zeros((0, d, d)))
+        starts = [labels]
         if any(v is not None for v in (self.weights_init, self.means_init, self.precisions_init)):
             init = self._starting_parameters(start_phi, start_sum, labels, code[0], d, center)
-            labels = np.zeros(0, dtype=np.int64)
+            starts = [np.zeros(0, dtype=np.int64)]
         else:
             init = no_init
+            if self.init == "multi" and k > 1:
+                x_start = X if start_phi is phi else X[idx]
+                for standardise in (True, False):
+                    # a fixed seed for the agglomeration subsample: the SEM draws stay those of random_state
+                    ward = ward_labels(x_start, k, np.random.default_rng(0), standardise)
+                    if ward is not None:
+                        starts.append(ward)
         noise = (sem_noise(rng, self.sem_iterations, phi_sem.shape[1], k) if sem
                  else np.zeros((0, phi_sem.shape[1], k)))
-        w, m, c, ll, status, n_iter, best = gmm_em.fit_mixtures(
-            phi, phi_sum, phi_sem, phi_sem_sum, d, code, k, labels, *init, noise, algorithm,
-            self.max_iter, self.tol, self.reg_covar, d + 1, np.zeros(1), -np.inf,
-            np.zeros((1, 1), dtype=np.bool_))
+        fits = [gmm_em.fit_mixtures(
+            phi, phi_sum, phi_sem, phi_sem_sum, d, code, k, start, *init, noise, algorithm,
+            self.max_iter, self.tol, np.full(d, float(self.reg_covar)), d + 1, np.zeros(1), -np.inf,
+            np.zeros((1, 1), dtype=np.bool_)) for start in starts]
+        # the highest likelihood among the fits that did not end on a degenerate partition
+        w, m, c, ll, status, n_iter, best = max(
+            fits, key=lambda f: (f[4][0] != gmm_em.DEGENERATE, f[3][0]))
+        self.n_starts_ = len(starts)
         self._set_parameters(w[0], m[0] + center, c[0])
         self.log_likelihood_ = float(ll[0])
         self.lower_bound_ = self.log_likelihood_ / n
@@ -198,7 +220,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         gmm_em._hard_stats(phi, phi_sum, labels, k, phi.shape[0], stats, np.empty(phi.shape[1]))
         stats[:, 0] = np.maximum(stats[:, 0], 1e-12)
         weights, means, covs = np.zeros(k), np.zeros((k, d)), np.zeros((k, d, d))
-        gmm_em._parameters(code, stats, d, True, self.reg_covar, gmm_em._cross_index(d),
+        gmm_em._parameters(code, stats, d, True, np.full(d, float(self.reg_covar)), gmm_em._cross_index(d),
                            weights, means, np.zeros((k, d, d)), covs)
         if self.weights_init is not None:
             weights = _checked(self.weights_init, (k,), "weights_init")

@@ -31,9 +31,9 @@ all voxels. The partition and parameters are the same as with full E-steps.
 
 Hard partitions need at least ``min_count`` voxels per cluster: an SEM draw below it is
 rejected (the parameters stay), a CEM partition below it stops the fit at the last valid
-parameters with status :data:`DEGENERATE`. ``reg_covar`` is added to every ``W_k/n_k``
-diagonal; a covariance that is still not positive definite gets more jitter. No NaN leaves
-this module.
+parameters with status :data:`DEGENERATE`. ``reg_covar`` (one value per attribute) is added
+to every ``W_k/n_k`` diagonal; a covariance that is still not positive definite gets more
+jitter. No NaN leaves this module.
 """
 
 from __future__ import annotations
@@ -345,7 +345,7 @@ def _parameters(model, stats, d, full, reg, cross, weights, means, scatter, covs
             means[k, j] = stats[k, 1 + j] / nk[k]
         for j in range(d):
             w = stats[k, 1 + d + j] - nk[k] * means[k, j] * means[k, j]
-            scatter[k, j, j] = max(w, 0.0) + nk[k] * reg
+            scatter[k, j, j] = max(w, 0.0) + nk[k] * reg[j]
             for m in range(j + 1, d):
                 w = 0.0
                 if full:
@@ -398,7 +398,8 @@ def fit_mixtures(phi, phi_sum, phi_sem, phi_sem_sum, d, models, k_, init_labels,
     algorithm : int
         EM, CEM or SEM_CEM.
     max_iter, tol, reg, min_count
-        CEM/EM iteration cap, EM tolerance on the mean log-likelihood, ``reg_covar``,
+        CEM/EM iteration cap, EM tolerance on the mean log-likelihood, ``reg_covar`` per
+        attribute (array of shape (d,)),
         smallest cluster of a hard partition.
     n_params : float array of shape (n_models,), bic_floor : float,
     contained_in : bool array of shape (n_models, n_models)

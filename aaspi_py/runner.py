@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import selection_reference
 from .errors import AaspiError, Cancelled
 from .params import read_param_file, validate
 from .progress import Progress
@@ -196,7 +197,8 @@ def run(
     if params_file is not None:
         values.update(read_param_file(params_file))
     values.update(params)
-    checked = validate(module.id, module.all_params, values)
+    checked = selection_reference.resolve(proj, module.id, module.all_params,
+                                          validate(module.id, module.all_params, values))
     ctx = RunContext(project=proj, module=module, params=checked,
                      progress=progress if progress is not None else Progress(), overwrite=overwrite)
     started = _dt.datetime.now().isoformat(timespec="seconds")

@@ -19,6 +19,8 @@ def _models(text: str) -> list[str]:
 
 
 def run(ctx, p):
+    import json
+
     from aaspi_py import attribute_selection_report as report
     from aaspi_py.attribute_selection import load_training, select_attributes, subsample
     from aaspi_py.errors import AaspiError
@@ -37,7 +39,7 @@ def run(ctx, p):
     result = select_attributes(
         training, max_clusters=p["max_clusters"], use_sem=p["use_sem"], sem_iterations=p["sem_iterations"],
         sem_sample=p["sem_sample"], cem_max_iterations=p["cem_max_iterations"], models=models,
-        pairs=p["pairs"], parsimony_tolerance=p["parsimony_tolerance"],
+        pairs=p["pairs"], folds=p["folds"], n_se=p["n_se"],
         validation_fraction=p["validation_fraction"], seed=p["seed"], strategy=p["strategy"],
         screen_top=p["screen_top"], bic_pruning=p["bic_pruning"], n_jobs=p["n_jobs"] or None,
         progress=ctx.progress)
@@ -46,7 +48,10 @@ def run(ctx, p):
     base = ctx.output_name("")
     text = report.report_text(result, f"— {ctx.run_name}", training)
     ctx.file_output(f"{base}.out").write_text(text, encoding="utf-8")
-    report.write_json(result, ctx.file_output(f"{base}.json"))
+    data = report.report_json(result)
+    # the volumes of the recommended attributes, for `attributes=@<this run>` in later modules
+    data["recommended_volumes"] = [training.volumes[training.attributes.index(a)] for a in result.recommended]
+    ctx.file_output(f"{base}.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     report.write_csv(result, ctx.file_output(f"{base}.csv"))
     report.plot_scores(result, ctx.file_output(f"{ctx.output_name('scores')}.png"))
     report.plot_validation(result, ctx.file_output(f"{ctx.output_name('validation')}.png"))
@@ -56,9 +61,9 @@ def run(ctx, p):
     summary = report.summary_lines(result)
     for line in summary:
         ctx.log(line)
-    data = report.report_json(result)
-    ctx.report.update({k: data[k] for k in ("best", "recommended", "best_n", "recommended_n", "strategy",
-                                             "strategy_detail", "best_by_n", "fits", "normalisation", "bic")})
+    ctx.report.update({k: data[k] for k in ("best", "recommended", "best_n", "recommended_n", "recommendation",
+                                             "warnings", "strategy", "strategy_detail", "best_by_n", "fits",
+                                             "normalisation", "bic")})
     ctx.report["summary"] = summary
 
 
@@ -127,9 +132,12 @@ MODULE = Module(
         Choice("pairs", "between", choices=("between", "all"),
                help="Cluster pairs averaged in the cumulative distance: 'between' different facies only, "
                     "or 'all' pairs of clusters (as the course notes count them)."),
-        Float("parsimony_tolerance", 0.02, low=0.0, high=1.0,
-              help="The recommended combination is the best of the smallest n whose O_n is within this "
-                   "fraction of the largest O_n."),
+        Int("folds", 3, low=2, high=20,
+            help="Cross-validation folds of the held-out criterion that chooses the recommended combination "
+                 "(whole polygons where a facies has several, else random voxels)."),
+        Float("n_se", 1.0, low=0.0, high=10.0,
+              help="Parsimony: the recommended combination is the smallest whose held-out log posterior of "
+                   "the true facies is within this many standard errors of the best."),
         Float("validation_fraction", 0.3, low=0.0, high=0.9,
               help="Share of each facies held out (whole polygons where a facies has several) to validate "
                    "the best combination of each n; 0 skips validation."),

@@ -81,6 +81,8 @@ def _load_training(ctx, path, names, volumes, check_names):
         raise AaspiError(f"Training set '{path}' (parameter 'training_set') not found; training sets in the "
                          f"project: {have}. Make one with define_training_data.")
     ts = TrainingSet.load(folder)
+    if ts.n_attributes > len(names):
+        ts = _training_columns(ctx, ts, path, names, volumes)
     if ts.n_attributes != len(names):
         raise AaspiError(f"Training set '{path}' has {ts.n_attributes} attributes ({', '.join(ts.attributes)}) "
                          f"but {len(names)} inputs are given ({', '.join(names)}); give the inputs in the "
@@ -94,6 +96,26 @@ def _load_training(ctx, path, names, volumes, check_names):
                     f"set '{path}' (order: {', '.join(ts.attributes)}); list the inputs in that order, or set "
                     f"check_attribute_names=false if the volumes were renamed.")
     return ts
+
+
+def _training_columns(ctx, ts, path, names, volumes):
+    """The training set's columns that the inputs hold, in the inputs' order (picked by name)."""
+    from aaspi_py.errors import AaspiError
+    from aaspi_py.training import TrainingSet
+
+    cols = []
+    for name, ds in zip(names, volumes):
+        hits = [j for j, a in enumerate(ts.attributes)
+                if any(attribute_matches(name, ds.attrs, c, ctx.project.name)
+                       for c in (a, ts.volumes[j] if j < len(ts.volumes) else a))]
+        if not hits:
+            raise AaspiError(f"Input '{name}' matches none of the {ts.n_attributes} attributes of training set "
+                             f"'{path}' ({', '.join(ts.attributes)}); give inputs made from those attributes.")
+        cols.append(hits[0])
+    volumes_of = [ts.volumes[j] if j < len(ts.volumes) else ts.attributes[j] for j in cols]
+    return TrainingSet(facies=list(ts.facies), attributes=[ts.attributes[j] for j in cols],
+                       values=ts.values[:, cols], facies_index=ts.facies_index, positions=ts.positions,
+                       polygon=ts.polygon, volumes=volumes_of, name=ts.name)
 
 
 def _training_values(ctx, ts, volumes, mask, log):

@@ -9,10 +9,13 @@ from module_contract import ModuleContract
 import aaspi_py
 from aaspi_py.attribute_selection import select_attributes, subsample, validation_split
 from aaspi_py.errors import AaspiError
+from aaspi_py.planted_shapes import noise_attribute, planted_shapes_training_set
 from aaspi_py.planted_training import planted_training_set
 from aaspi_py.training import TrainingSet
 
 FAST = {"sem_iterations": 30}
+# the recommendation does not depend on O_n: screen with one exact fit per n to keep tests fast
+REC_ONLY = {"sem_iterations": 30, "strategy": "screen", "screen_top": 1, "validation_fraction": 0}
 
 
 @pytest.mark.parametrize("seed, n_informative", [(0, 3), (1, 3), (2, 4), (3, 4)])
@@ -22,6 +25,7 @@ def test_recommended_combination_is_the_planted_subset(seed, n_informative):
     assert res.strategy == "exhaustive" and len(res.combinations) == 511
     assert sorted(res.recommended) == sorted(planted)
     assert res.by_n[n_informative]["attributes"] == res.recommended
+    assert "held-out log posterior" in res.recommendation.criterion
     # the separation keeps growing until the planted subset is complete, then stays flat
     scores = [res.by_n[n]["score"] for n in range(1, 10)]
     assert all(b > a * 1.05 for a, b in zip(scores[:n_informative - 1], scores[1:n_informative]))
@@ -29,6 +33,54 @@ def test_recommended_combination_is_the_planted_subset(seed, n_informative):
     # and the held-out voxels agree: the planted subset classifies far better than one attribute
     acc = {n: res.by_n[n]["validation_accuracy"] for n in res.by_n}
     assert acc[n_informative] > acc[1] + 0.2 and acc[n_informative] > 0.85
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_recommended_is_the_planted_subset_despite_non_gaussian_noise(seed):
+    # noise attributes t, uniform, gamma, bimodal and ±1 (same law in every facies), two redundant
+    # linear mixes, a bimodal facies: held-out facies separation keeps exactly the informative three
+    training, planted = planted_shapes_training_set(600, n_redundant=2, seed=seed)
+    res = select_attributes(training, seed=seed, **REC_ONLY)
+    assert sorted(res.recommended) == sorted(planted)
+    # every attribute of the recommendation adds held-out separation: dropping any leaves the band
+    path_best = res.recommendation.best.score
+    assert res.recommendation.score >= res.recommendation.threshold
+    assert res.recommendation.score > path_best - 3 * res.recommendation.best.se
+
+
+@pytest.mark.parametrize("shape", ["t", "uniform", "gamma", "bimodal", "pm1", "gaussian"])
+def test_a_facies_independent_attribute_does_not_change_the_recommendation(shape):
+    training, planted = planted_shapes_training_set(600, noise=(), n_redundant=1, seed=7)
+    before = select_attributes(training, seed=7, **REC_ONLY)
+    extra = noise_attribute(shape, len(training), np.random.default_rng(11)) * 40.0 + 3.0
+    wider = TrainingSet(training.facies, [*training.attributes, f"noise_{shape}"],
+                        np.column_stack([training.values, extra]), training.facies_index, polygon=training.polygon)
+    after = select_attributes(wider, seed=7, **REC_ONLY)
+    assert sorted(before.recommended) == sorted(after.recommended) == sorted(planted)
+
+
+def test_degenerate_attributes_are_reported_and_cannot_dominate():
+    training, planted = planted_shapes_training_set(500, noise=("pm1",), n_redundant=0, seed=3)
+    rng = np.random.default_rng(0)
+    n = len(training)
+    spiky = rng.standard_normal(n)
+    spiky[rng.choice(n, 4, replace=False)] = 1e6  # dead-trace spikes
+    flag = np.where(rng.random(n) < 0.98, 0.0, 1.0)  # almost always 0
+    names = [*training.attributes, "spiky", "flag"]
+    wide = TrainingSet(training.facies, names, np.column_stack([training.values, spiky, flag]),
+                       training.facies_index, polygon=training.polygon)
+    res = select_attributes(wide, seed=3, validation_fraction=0, **FAST)
+    pm1 = next(a for a in names if a.startswith("noise_pm1"))
+    warned = {w.split("'")[1]: w for w in res.warnings}
+    assert set(warned) == {pm1, "spiky", "flag"}
+    assert "near-discrete" in warned[pm1] and "near-constant" in warned["flag"]
+    assert "4 heavy outliers" in warned["spiky"]
+    # on its own (O_1) none of them outscores the weakest informative attribute (a ±1 attribute
+    # would otherwise have needle-thin clusters at ±1 and distances in the thousands)
+    informative = min(res.combination([a]).score for a in planted)
+    for name in (pm1, "spiky", "flag"):
+        assert res.combination([name]).score < 0.6 * informative
+    assert sorted(res.recommended) == sorted(planted)
 
 
 def test_pruning_does_not_change_the_answer():
@@ -145,12 +197,16 @@ class TestAttributeSelectionModule(ModuleContract):
         data = json.loads((project.results_dir / "attribute_selection_test_t.json").read_text())
         assert set(data["best_by_n"]) == {"1", "2", "3", "4"}
         assert {"attributes", "score", "validation_accuracy"} <= set(data["best_by_n"]["3"])
-        rec_n = str(data["recommended_n"])
-        assert data["recommended"] == res.report["recommended"] == data["best_by_n"][rec_n]["attributes"]
+        assert data["recommended"] == res.report["recommended"]
+        assert data["recommended_n"] == len(data["recommended"])
+        path = data["recommendation"]["path"]
+        assert path[0]["log_posterior"] < max(step["log_posterior"] for step in path)
+        assert "held-out log posterior" in data["recommendation"]["criterion"]
         assert data["strategy"] == "exhaustive" and data["best"] == data["best_by_n"][str(data["best_n"])]["attributes"]
         text = (project.results_dir / "attribute_selection_test_t.out").read_text()
         assert "higher is better" in text and "garbled eq. 8" in text
-        assert text.count("\n  3 ") == 1 and "recommended (smallest n" in text
+        assert text.count("\n  3 ") == 1 and "recommended (held-out facies separation)" in text
+        assert "recommendation criterion: held-out log posterior" in text and "parsimony band" in text
         rows = (project.results_dir / "attribute_selection_test_t.csv").read_text().splitlines()
         assert len(rows) == 1 + 15 and rows[0].startswith("n,attributes,indices,score")
         assert any("recommended" in line for line in res.report["summary"])
@@ -169,6 +225,30 @@ class TestAttributeSelectionModule(ModuleContract):
             aaspi_py.run("attribute_selection", project.root, training="nothing")
 
 
+def test_later_modules_take_the_recommendation_by_reference(project):
+    from aaspi_py.registry import get_module
+    from aaspi_py.selection_reference import resolve
+
+    training, planted = planted_training_set(300, 5, 3, 1, seed=2)
+    training.save(project.training_dir / "planted")
+    res = aaspi_py.run("attribute_selection", project.root, training="planted", suffix="_x", sem_iterations=20)
+    recommended = res.report["recommended"]
+    assert sorted(recommended) == sorted(planted)
+    for module, param in (("rfc3d", "attributes"), ("kuwahara3d", "inputs"), ("gtm3d", "inputs")):
+        params = get_module(module).all_params
+        assert resolve(project, module, params, {param: ["@attribute_selection_test_x"]})[param] == recommended
+    got = resolve(project, "gtm3d", get_module("gtm3d").all_params,
+                  {"inputs": ["amplitude", "@attribute_selection_test_x:kuwahara3d_{}_test"]})["inputs"]
+    assert got == ["amplitude", *(f"kuwahara3d_{a}_test" for a in recommended)]
+    # the runner resolves it before the module sees its parameters (here: the volumes do not exist)
+    with pytest.raises(AaspiError, match=f"'{recommended[0]}'"):
+        aaspi_py.run("kuwahara3d", project.root, inputs="@attribute_selection_test_x")
+    with pytest.raises(AaspiError, match=r"The 'attributes' parameter of rfc3d refers to '@attribute_selection_nope', "
+                                         r"but .*attribute_selection_nope.json does not exist; run attribute_selection "
+                                         r"first .* Finished runs: attribute_selection_test_x"):
+        aaspi_py.run("rfc3d", project.root, attributes="@attribute_selection_nope", training_file="x.txt")
+
+
 @pytest.fixture(scope="module")
 def sample_project(tmp_path_factory):
     from aaspi_py.sample_volumes import build_sample_project
@@ -178,14 +258,27 @@ def sample_project(tmp_path_factory):
 
 def test_sample_survey_training_data(sample_project):
     from aaspi_py.modules.attribute_selection import _true_facies_training
-    from aaspi_py.sample_volumes import ATTRIBUTES
+    from aaspi_py.sample_volumes import ATTRIBUTES, INFORMATIVE, NOISE
 
-    name = _true_facies_training(sample_project, per_facies=400)
+    from aaspi_py.attribute_selection import load_training
+
+    name = _true_facies_training(sample_project, per_facies=1500)
     res = aaspi_py.run("attribute_selection", sample_project.root, training=name, sem_iterations=20,
                        covariance_models="EII,VVI,EEE,VVV", overwrite=True)
     by_n = res.report["best_by_n"]
     assert set(by_n) == {str(n) for n in range(1, len(ATTRIBUTES) + 1)}
-    assert res.report["recommended"] == by_n[str(res.report["recommended_n"])]["attributes"]
+    # the survey declares which attributes carry the facies and which are noise: no noise attribute
+    # is recommended, and every informative one is recommended or carried by the recommendation
+    # (a redundant attribute that is a near-exact linear mix of it and the others is equivalent)
+    recommended = res.report["recommended"]
+    assert not set(NOISE) & set(recommended)
+    training = load_training(name, sample_project)
+    x = training.values[:, [training.attributes.index(a) for a in recommended]]
+    design = np.column_stack([x, np.ones(len(x))])
+    for attribute in INFORMATIVE:
+        y = training.values[:, training.attributes.index(attribute)]
+        residual = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+        assert residual.var() < 0.1 * y.var(), attribute
     # the per-facies mixtures classify the held-out voxels of the synthetic survey
     assert by_n[str(len(ATTRIBUTES))]["validation_accuracy"] > 0.85
     assert all(row["validation_accuracy"] > 0.5 for row in by_n.values())

@@ -177,8 +177,12 @@ def test_training_attribute_order_must_match_the_inputs(project):
     make_project(project)
     with pytest.raises(AaspiError, match=r"Input 1 'a2' does not match attribute 1 'a1' of training set 'train'"):
         aaspi_py.run("gtm3d", project.root, inputs=["a2", "a1", "a3"], training_set="train", **SMALL)
-    with pytest.raises(AaspiError, match="has 3 attributes .* but 2 inputs are given"):
-        aaspi_py.run("gtm3d", project.root, inputs=["a1", "a2"], training_set="train", **SMALL)
+    # fewer inputs than training attributes: the inputs' columns are picked by name
+    res = aaspi_py.run("gtm3d", project.root, inputs=["a3", "a1"], training_set="train", suffix="_sub", **SMALL)
+    assert res.report["facies"] == FACIES
+    save(project, "b2", raw_attributes()[1])
+    with pytest.raises(AaspiError, match="Input 'b2' matches none of the 3 attributes of training set 'train'"):
+        aaspi_py.run("gtm3d", project.root, inputs=["a1", "b2"], training_set="train", **SMALL)
     with pytest.raises(AaspiError, match="Training set 'nope' .* not found; training sets in the project: train"):
         aaspi_py.run("gtm3d", project.root, inputs=["a1", "a2", "a3"], training_set="nope", **SMALL)
     with pytest.raises(AaspiError, match="'latent_grid' parameter of gtm3d needs two sizes"):
