@@ -18,6 +18,10 @@ def _models(text: str) -> list[str]:
     return names
 
 
+def outputs(ctx, p):
+    return [ctx.planned_file(f"{ctx.output_name('')}.out")]
+
+
 def run(ctx, p):
     from aaspi_py import attribute_selection_report as report
     from aaspi_py.attribute_selection import load_training, select_attributes, subsample
@@ -147,6 +151,7 @@ MODULE = Module(
         Int("n_jobs", 0, low=0, help="Threads used (0 = one per core)."),
     ),
     run=run,
+    outputs=outputs,
     demo=demo,
     demo_order=60,
 )
