@@ -148,7 +148,7 @@ class Project:
         """
         p = self.resolve(path).resolve()
         if not p.is_relative_to(self.root.resolve()):
-            raise AaspiError(f"The {what} {path} is outside the project {self.root}; write it inside the "
+            raise AaspiError(f"The {what} {p} is outside the project {self.root}; write it inside the "
                              f"project (e.g. results/{Path(path).name}) and copy it from there.")
         return p
 

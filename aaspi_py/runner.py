@@ -86,9 +86,8 @@ class RunContext:
         """
         final = self.project.inside(final, "output")
         root = self.project.root.resolve()
-        if final == root or final.parent == root and final.name in (PROJECT_FILE, *FOLDERS):
-            raise AaspiError(f"{final} is part of the project's own layout; give the output another name.")
-        if final.is_symlink() or final.exists():
+        exists = final.is_symlink() or final.exists()
+        if exists:
             made_by_run = {
                 "volume": (final / "zarr.json").is_file(),
                 "file": final.is_file() and not final.is_symlink(),
@@ -99,8 +98,10 @@ class RunContext:
                 found = "a folder" if final.is_dir() else "a link" if final.is_symlink() else "a file"
                 raise AaspiError(f"{final} is {found}, not {what}; --overwrite replaces only what a module wrote. "
                                  "Give another output name, or move it away yourself.")
-            if not self.overwrite:
-                raise AaspiError(f"{final} already exists; pass --overwrite (overwrite=True) to replace it.")
+        if final == root or final.parent == root and final.name in (PROJECT_FILE, *FOLDERS):
+            raise AaspiError(f"{final} is part of the project's own layout; give the output another name.")
+        if exists and not self.overwrite:
+            raise AaspiError(f"{final} already exists; pass --overwrite (overwrite=True) to replace it.")
         return final
 
     def _claim(self, final: Path, key: str, kind: str = "file") -> Path:
