@@ -278,6 +278,28 @@ def preflight(ctx: RunContext) -> None:
             ctx.check_output(path, kind)
 
 
+def check(
+    module_id: str,
+    project: str | os.PathLike | Project = ".",
+    *,
+    params_file: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    **params: Any,
+) -> dict[str, Any]:
+    """Every check of :func:`run` that needs no compute; returns the validated parameters.
+
+    For callers that start the run elsewhere (the GUI's worker process): a missing volume,
+    a bad name or an existing output is reported before anything starts.
+    """
+    module = get_module(module_id)
+    values: dict[str, Any] = dict(read_param_file(params_file)) if params_file is not None else {}
+    values.update(params)
+    checked = validate(module.id, module.all_params, values)
+    preflight(RunContext(project=Project.open(project), module=module, params=checked, progress=Progress(),
+                         overwrite=overwrite))
+    return checked
+
+
 def run(
     module_id: str,
     project: str | os.PathLike | Project = ".",

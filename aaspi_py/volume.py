@@ -207,6 +207,10 @@ def save_volume(
     path = Path(path)
     if path.exists() and not overwrite:
         raise AaspiError(f"{path} already exists; pass --overwrite (overwrite=True) to replace it.")
+    if path.exists() and not (path / "zarr.json").is_file():
+        # overwrite replaces a volume, never a folder or file that is something else
+        raise AaspiError(f"{path} exists and is not a volume; overwrite=True replaces only a volume. "
+                         "Give another path, or move it away yourself.")
     ds = build_dataset(data, like=like, kind=kind, attrs=attrs, **coords)
     tmp = temporary_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -426,3 +426,21 @@ def test_demo_overwrite_refuses_a_project_it_did_not_make(amp, capsys):
     assert snapshot(amp.root) == before
     shutil.rmtree(amp.volumes_dir / "amp.zarr")
     check_demo_folder(amp.root)  # only the demo's own outputs left: a rebuild may replace them
+
+
+def test_check_reports_what_run_would_refuse_without_running(amp):
+    from aaspi_py.errors import AaspiError
+    from aaspi_py.runner import check
+
+    assert check("kuwahara3d", amp.root, inputs="amp")["inputs"] == ["amp"]
+    with pytest.raises(AaspiError, match=r"Volume 'nope' \(parameter 'inputs'\) not found"):
+        check("kuwahara3d", amp.root, inputs="amp,nope")
+    aaspi_py.run("kuwahara3d", amp.root, inputs=["amp"])
+    with pytest.raises(AaspiError, match="kuwahara3d_amp_test.zarr already exists"):
+        check("kuwahara3d", amp.root, inputs="amp")
+    assert check("kuwahara3d", amp.root, inputs="amp", overwrite=True)["window"] == [3, 3, 3]
+    # the library refuses to overwrite a folder that is not a volume
+    (amp.root / "results" / "notes").mkdir()
+    with pytest.raises(AaspiError, match="exists and is not a volume; overwrite=True replaces only a volume"):
+        aaspi_py.save_volume(np.zeros((2, 2, 2)), amp.root / "results" / "notes", overwrite=True)
+    assert (amp.root / "results" / "notes").is_dir()
