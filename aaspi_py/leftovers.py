@@ -54,31 +54,35 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _candidates(root: Path, depth: int = 3):
+    """Hidden temporary names in the project, without walking into volumes (thousands of chunks)."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        level = len(here.relative_to(root).parts)
+        for name in (*dirnames, *filenames):
+            if _TEMP.match(name):
+                yield here / name
+        # a temporary is removed whole; a volume holds only chunks; stop at the depth limit
+        dirnames[:] = [] if level >= depth else [
+            d for d in dirnames if not _TEMP.match(d) and not (here / d / "zarr.json").exists()]
+
+
 def find_leftovers(root: str | os.PathLike, *, any_host: bool = False) -> list[Leftover]:
-    """Temporaries under the project folders whose run is over.
+    """Temporaries in the project whose run is over.
 
     A temporary of a process still running on this host is left alone; one made on another
     host is kept unless ``any_host`` (its process cannot be checked from here). Names
     without host and process (written before they carried them) count as leftovers.
     """
-    from .project import FOLDERS
-
     found = []
-    for folder in FOLDERS:
-        base = Path(root) / folder
-        if not base.is_dir():
+    for path in _candidates(Path(root)):
+        m = _TEMP.match(path.name)
+        host, pid = m["host"], int(m["pid"]) if m["pid"] else None
+        if pid is not None and host == HOST and _alive(pid):
             continue
-        for path in base.rglob(".*"):
-            m = _TEMP.match(path.name)
-            if m is None or any(_TEMP.match(parent.name) for parent in path.relative_to(base).parents
-                                if parent.name):
-                continue
-            host, pid = m["host"], int(m["pid"]) if m["pid"] else None
-            if pid is not None and host == HOST and _alive(pid):
-                continue
-            if pid is not None and host != HOST and not any_host:
-                continue
-            found.append(Leftover(path, host, pid))
+        if pid is not None and host != HOST and not any_host:
+            continue
+        found.append(Leftover(path, host, pid))
     return sorted(found, key=lambda x: str(x.path))
 
 

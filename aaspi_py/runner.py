@@ -232,7 +232,7 @@ def _write_record(ctx: RunContext, status: str, seconds: float, started: str) ->
         "parameters:",
         *[f"  {k} = {json.dumps(v, default=str)}" for k, v in ctx.params.items()],
         "",
-        "outputs:",
+        "outputs:" if status == "completed" else "outputs (not kept: the run did not complete):",
         *[f"  {k}: {Path(p).resolve().relative_to(root).as_posix() if Path(p).resolve().is_relative_to(root) else p}"
           for k, p in ctx.outputs.items()],
         "",

@@ -128,7 +128,7 @@ def _probe(spec: str, deadline: float) -> None:
     except OSError as e:
         why = "timed out" if isinstance(e, TimeoutError) else (e.strerror or str(e))
         raise AaspiError(f"Cannot reach the dask cluster at {spec} ({why}); start its scheduler "
-                         "(dask scheduler) or use --scheduler threads.") from None
+                         "or use --scheduler threads.") from None
     if len(first) < 8 or first.startswith(b"HTTP"):
         raise AaspiError(f"{spec} answers but is not a dask scheduler (no dask handshake within "
                          f"{GREETING_TIMEOUT_S} s; is it the dashboard's web port? the scheduler's port is "
