@@ -26,8 +26,9 @@ from .registry import Module, get_module
 from .scheduler import compute, use_scheduler
 from .volume import commit_path, open_volume, remove_path, save_volume, temporary_path
 
-#: written into every output folder a run makes, so --overwrite knows it may replace it
-RUN_MARKER = ".aaspi_output.json"
+#: files that make a folder an output of a run (a training set, a saved model), so that
+#: --overwrite may replace it; any other folder is refused
+OUTPUT_FOLDER_MARKERS = ("training_set.json", "model.json")
 
 
 @dataclass
@@ -82,7 +83,8 @@ class RunContext:
         ``dir`` (a folder the module fills, e.g. a saved model). The path must lie inside
         the project (real containment), must not be the project itself or its settings
         file, and whatever exists there must be what this kind of output is: ``--overwrite``
-        replaces a volume, a file or a folder an earlier run wrote, never another folder.
+        replaces a volume, a file or an output folder (a training set, a saved model), never
+        another folder.
         """
         final = self.project.inside(final, "output")
         root = self.project.root.resolve()
@@ -91,10 +93,11 @@ class RunContext:
             made_by_run = {
                 "volume": (final / "zarr.json").is_file(),
                 "file": final.is_file() and not final.is_symlink(),
-                "dir": (final / RUN_MARKER).is_file(),
+                "dir": any((final / f).is_file() for f in OUTPUT_FOLDER_MARKERS),
             }[kind]
             if not made_by_run:
-                what = {"volume": "a volume", "file": "a file", "dir": "an output folder of a run"}[kind]
+                what = {"volume": "a volume", "file": "a file",
+                        "dir": f"an output folder of a run (holding {' or '.join(OUTPUT_FOLDER_MARKERS)})"}[kind]
                 found = "a folder" if final.is_dir() else "a link" if final.is_symlink() else "a file"
                 raise AaspiError(f"{final} is {found}, not {what}; --overwrite replaces only what a module wrote. "
                                  "Give another output name, or move it away yourself.")
@@ -141,7 +144,6 @@ class RunContext:
         kind, final = self.planned_dir(name, folder)
         tmp = self._claim(final, name, kind)
         tmp.mkdir(parents=True)
-        (tmp / RUN_MARKER).write_text(json.dumps({"module": self.module.id}) + "\n", encoding="utf-8")
         return tmp
 
     def save_volume(self, data, what: str, *, like=None, kind=None, attrs=None, name=None,

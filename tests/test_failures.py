@@ -444,3 +444,19 @@ def test_check_reports_what_run_would_refuse_without_running(amp):
     with pytest.raises(AaspiError, match="exists and is not a volume; overwrite=True replaces only a volume"):
         aaspi_py.save_volume(np.zeros((2, 2, 2)), amp.root / "results" / "notes", overwrite=True)
     assert (amp.root / "results" / "notes").is_dir()
+
+
+def test_overwrite_replaces_an_output_folder_but_not_another_folder(amp, capsys):
+    from aaspi_py.registry import get_module
+    from aaspi_py.runner import RunContext
+
+    ctx = RunContext(project=amp, module=get_module("define_training_data"), params={}, progress=None,
+                     overwrite=True)
+    model = amp.results_dir / "rfc3d_model_test"
+    model.mkdir()
+    (model / "model.json").write_text("{}")
+    assert ctx.check_output(model, "dir") == model.resolve()
+    (amp.training_dir / "notes").mkdir()
+    with pytest.raises(aaspi_py.AaspiError, match="notes is a folder, not an output folder of a run "
+                                                  r"\(holding training_set.json or model.json\)"):
+        ctx.check_output(amp.training_dir / "notes", "dir")
