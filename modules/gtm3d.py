@@ -161,7 +161,7 @@ def _check_memory(p):
     k = p["latent_grid"][0] * p["latent_grid"][1] if len(p["latent_grid"]) == 2 else 0
     d = max(1, len(p["inputs"]))
     check_memory(8.0 * k * k * (d + 1), f"gtm3d with latent_grid {'x'.join(map(str, p['latent_grid']))} "
-                 f"({k} nodes) on {d} attributes", "use a smaller latent_grid (20,20 is the default)")
+                 f"({k} nodes) on {d} attribute{'s' if d > 1 else ''}", "use a smaller latent_grid (20,20 is the default)")
 
 
 # ---------------------------------------------------------------- run

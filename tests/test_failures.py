@@ -267,7 +267,7 @@ def test_memory_hungry_parameters_are_refused_up_front(amp, capsys, monkeypatch)
     t0 = time.perf_counter()
     code, _, err = cli(capsys, "run", "gtm3d", "-p", amp.root, "--set", "inputs=amp", "--set",
                        "latent_grid=2000,2000")
-    one_error(code, err, "aaspi: error: gtm3d with latent_grid 2000x2000 (4000000 nodes) on 1 attributes needs "
+    one_error(code, err, "aaspi: error: gtm3d with latent_grid 2000x2000 (4000000 nodes) on 1 attribute needs "
                          "about 233 TiB of memory but ", "use a smaller latent_grid")
     code, _, err = cli(capsys, "run", "rfc3d", "-p", amp.root, "--set", "attributes=amp", "--set",
                        "training_file=picks.txt", "--set", "n_trees=10000000")
