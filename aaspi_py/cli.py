@@ -297,8 +297,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _terminate_like_ctrl_c():
-    """SIGTERM (kill, a batch system's time limit, the GUI's Cancel) stops a run as Ctrl-C does:
-    the run removes its temporary outputs and records "interrupted"."""
+    """SIGTERM (``kill``, a batch system's time limit) stops a run as Ctrl-C does: the run
+    removes its temporary outputs and records "interrupted"."""
     from .errors import Terminated
 
     def handler(signum, frame):
