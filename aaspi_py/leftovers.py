@@ -90,10 +90,13 @@ def remove_leftovers(root: str | os.PathLike, *, any_host: bool = False) -> list
     """Remove the leftovers of killed runs; returns what was removed."""
     removed = []
     for left in find_leftovers(root, any_host=any_host):
-        if left.path.is_dir() and not left.path.is_symlink():
-            shutil.rmtree(left.path, ignore_errors=True)
-        else:
-            left.path.unlink(missing_ok=True)
+        try:
+            if left.path.is_dir() and not left.path.is_symlink():
+                shutil.rmtree(left.path, ignore_errors=True)
+            else:
+                left.path.unlink(missing_ok=True)
+        except OSError:  # a read-only folder: the run goes on, `aaspi clean` can retry later
+            continue
         if not left.path.exists():
             removed.append(left)
     return removed
