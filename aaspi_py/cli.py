@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -67,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("-h", "--help", action="store_true")
+
+    p = sub.add_parser("clean", help="remove what killed runs left behind (hidden temporary outputs)")
+    p.add_argument("--project", "-p", default=".", help="project folder")
+    p.add_argument("--any-host", action="store_true",
+                   help="also remove temporaries made on other hosts (only when no run is going on there)")
 
     p = sub.add_parser("demo", help="build the sample project and run the whole workflow")
     p.add_argument("--project", "-p", default="aaspi_demo", help="folder of the sample project (default aaspi_demo)")
@@ -166,9 +172,9 @@ def _dispatch(args, rest: list[str]) -> int:
     if args.command == "import-segy":
         from .runner import run
 
+        # a mistyped --project must not become a new project: `aaspi new-project` makes them
         name = args.name or Path(args.src).stem
-        res = run("segy_import", args.project if (Path(args.project) / "aaspi_project.toml").exists()
-                  else _ensure_project(args.project), src=str(Path(args.src).resolve()), volume=name,
+        res = run("segy_import", args.project, src=str(Path(args.src).resolve()), volume=name,
                   iline_byte=args.iline, xline_byte=args.xline, cdp_x_byte=args.cdp_x, cdp_y_byte=args.cdp_y,
                   overwrite=args.overwrite, progress=_bar("import"))
         for line in res.report.get("summary", []):
@@ -192,6 +198,8 @@ def _dispatch(args, rest: list[str]) -> int:
             path = Project.open(args.project).existing_volume(args.volume)
         print(describe(open_volume(path), path))
         return 0
+    if args.command == "clean":
+        return _cmd_clean(args)
     if args.command == "modules":
         from .registry import load_modules
 
@@ -220,10 +228,23 @@ def _dispatch(args, rest: list[str]) -> int:
     raise AssertionError(args.command)
 
 
-def _ensure_project(path: str):
+def _cmd_clean(args) -> int:
+    from .leftovers import find_leftovers, other_hosts, remove_leftovers
     from .project import Project
+    from .resources import format_bytes
 
-    return Project.create(path)
+    proj = Project.open(args.project)
+    sizes = {left.path: left.size for left in find_leftovers(proj.root, any_host=args.any_host)}
+    removed = remove_leftovers(proj.root, any_host=args.any_host)
+    for left in removed:
+        print(f"removed {proj.relative(left.path)} ({format_bytes(sizes.get(left.path, 0))})")
+    print(f"{len(removed)} leftover(s) of interrupted runs removed from {proj.root}")
+    others = [] if args.any_host else other_hosts(proj.root)
+    if others:
+        hosts = ", ".join(sorted({x.host or "?" for x in others}))
+        print(f"kept {len(others)} temporary output(s) of runs on other hosts ({hosts}); "
+              "`aaspi clean --any-host` removes them once no run is going on there")
+    return 0
 
 
 def _bar(desc: str):
@@ -263,11 +284,45 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit as e:  # --help and --version end here
             return int(e.code or 0)
         args.debug = debug
-        return _main(args, rest, debug)
+        previous = _terminate_like_ctrl_c()
+        try:
+            code = _main(args, rest, debug)
+            sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+            return code
+        except BrokenPipeError:
+            return _pipe_closed()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_like_ctrl_c():
+    """SIGTERM (``kill``, a batch system's time limit) stops a run as Ctrl-C does: the run
+    removes its temporary outputs and records "interrupted"."""
+    from .errors import Terminated
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a GUI worker thread)
+        return None
+
+
+def _pipe_closed() -> int:
+    """The reader of our output went away (``aaspi info … | head -1``): stop quietly, as
+    Unix tools do, with the status a shell gives to SIGPIPE."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 128 + signal.SIGPIPE
 
 
 def _main(args, rest: list[str], debug: bool) -> int:
-    from .errors import AaspiError, Cancelled
+    from .errors import AaspiError, Cancelled, Terminated, os_error_line
 
     try:
         return _dispatch(args, rest)
@@ -279,9 +334,19 @@ def _main(args, rest: list[str], debug: bool) -> int:
     except Cancelled:
         print("aaspi: cancelled; no output was written.", file=sys.stderr)
         return 130
+    except Terminated:
+        print("aaspi: terminated (SIGTERM); no output was written.", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("aaspi: interrupted; no output was written.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _pipe_closed()
+    except OSError as e:  # permission, read-only, disk full: the environment, not a bug
+        if debug:
+            raise
+        print(f"aaspi: error: {os_error_line(e)}", file=sys.stderr)
+        return 2
     except Exception as e:  # unexpected: still one line unless --debug
         if debug:
             raise

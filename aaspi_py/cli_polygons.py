@@ -141,6 +141,12 @@ def dispatch(args: argparse.Namespace) -> int:
     from . import polygons as P
 
     cmd = args.polygon_command
+    if cmd in ("new", "add") and args.volume:
+        # the polygon is checked against the survey of the volume it was picked on, so a
+        # mistyped volume name must not silently skip that check
+        from .project import Project
+
+        Project.open(args.project).existing_volume(args.volume, param="--volume")
     if cmd == "new":
         slice_, line, verts = _shape(args)
         ff = P.save_polygon_to_new_file(args.project, slice_, line, verts, facies=args.facies,

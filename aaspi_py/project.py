@@ -15,6 +15,8 @@ from .errors import AaspiError
 FOLDERS = ("volumes", "polygons", "training", "results", "logs")
 PROJECT_FILE = "aaspi_project.toml"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# a suffix is appended to a name, so it may start with '_', '.' or '-' ("_v2")
+_SUFFIX = re.compile(r"^[A-Za-z0-9_.-]*$")
 
 
 def check_name(name: str, what: str = "name") -> str:
@@ -24,6 +26,15 @@ def check_name(name: str, what: str = "name") -> str:
             f"Invalid {what} {name!r}: use letters, digits, '_', '.' or '-' (no spaces or slashes)."
         )
     return name
+
+
+def check_suffix(suffix: str, what: str = "suffix") -> str:
+    """A suffix of output names (``_v2``): the characters of a name, possibly empty."""
+    if not isinstance(suffix, str) or not _SUFFIX.match(suffix) or ".." in suffix:
+        raise AaspiError(
+            f"Invalid {what} {suffix!r}: use letters, digits, '_', '.' or '-' (no spaces, slashes or '..')."
+        )
+    return suffix
 
 
 @dataclass
@@ -36,6 +47,8 @@ class Project:
     def create(cls, root: str | Path, name: str | None = None) -> Project:
         root = Path(root).resolve()
         name = check_name(name or root.name, "project name")
+        if root.exists() and not root.is_dir():
+            raise AaspiError(f"{root} is a file, not a folder; give a new or existing folder for the project.")
         root.mkdir(parents=True, exist_ok=True)
         for f in FOLDERS:
             (root / f).mkdir(exist_ok=True)
@@ -62,7 +75,8 @@ class Project:
         except tomllib.TOMLDecodeError as e:
             raise AaspiError(f"{pf} is not valid TOML ({e}); fix or recreate it.") from None
         for f in FOLDERS:
-            (root / f).mkdir(exist_ok=True)
+            if not (root / f).is_dir():  # a read-only project with all its folders still opens
+                (root / f).mkdir(exist_ok=True)
         return cls(root=root, name=str(data.get("name", root.name)))
 
     # -- folders
@@ -120,6 +134,23 @@ class Project:
         """A path given relative to the project (or absolute)."""
         p = Path(path)
         return p if p.is_absolute() else (self.root / p)
+
+    def contains(self, path: str | Path) -> bool:
+        """Whether ``path`` lies inside the project once links and ``..`` are resolved."""
+        return self.resolve(path).resolve().is_relative_to(self.root.resolve())
+
+    def inside(self, path: str | Path, what: str = "output") -> Path:
+        """``path`` (relative to the project, or absolute) resolved; refused when outside the project.
+
+        Real containment: symbolic links and ``..`` are resolved first, so neither
+        ``../x`` nor a link out of the project nor a name sharing the project's prefix
+        (``/work/big_x.sgy`` for project ``/work/big``) passes.
+        """
+        p = self.resolve(path).resolve()
+        if not p.is_relative_to(self.root.resolve()):
+            raise AaspiError(f"The {what} {p} is outside the project {self.root}; write it inside the "
+                             f"project (e.g. results/{Path(path).name}) and copy it from there.")
+        return p
 
     def relative(self, path: str | Path) -> str:
         """Relative form for storing in project files; refuses paths outside the project."""

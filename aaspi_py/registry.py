@@ -39,6 +39,9 @@ class Module:
     demo_order: int = 100
     #: a module with its own window in the launcher (e.g. define_training_data)
     gui: str | None = None
+    #: optional ``outputs(ctx, params) -> [(kind, path), ...]``: what a run will write
+    #: (``ctx.planned_volume/planned_file/planned_dir``), checked before any compute
+    outputs: Callable[..., list] | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:

@@ -19,13 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from . import selection_reference
-from .errors import AaspiError, Cancelled
+from .errors import AaspiError, Cancelled, os_error_line
 from .params import read_param_file, validate
 from .progress import Progress
-from .project import Project, check_name
+from .project import FOLDERS, PROJECT_FILE, Project, check_name, check_suffix
 from .registry import Module, get_module
 from .scheduler import compute, use_scheduler
 from .volume import commit_path, open_volume, remove_path, save_volume, temporary_path
+
+#: files that make a folder an output of a run (a training set, a saved model), so that
+#: --overwrite may replace it; any other folder is refused
+OUTPUT_FOLDER_MARKERS = ("training_set.json", "model.json")
 
 
 @dataclass
@@ -52,7 +56,7 @@ class RunContext:
     overwrite: bool = False
     report: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Path] = field(default_factory=dict)
-    _pending: list[tuple[Path, Path]] = field(default_factory=list)
+    _pending: list[tuple[Path, Path, str]] = field(default_factory=list)
     _log: list[str] = field(default_factory=list)
 
     # -- names
@@ -73,27 +77,73 @@ class RunContext:
         return open_volume(self.volume_path(name, param))
 
     # -- outputs
-    def _claim(self, final: Path, key: str) -> Path:
-        if final.exists() and not self.overwrite:
+    def check_output(self, final: Path, kind: str = "file") -> Path:
+        """Refuse an output path before anything is written; return it resolved.
+
+        ``kind`` is what the module writes there: ``volume`` (a zarr folder), ``file`` or
+        ``dir`` (a folder the module fills, e.g. a saved model). The path must lie inside
+        the project (real containment), must not be the project itself or its settings
+        file, and whatever exists there must be what this kind of output is: ``--overwrite``
+        replaces a volume, a file or an output folder (a training set, a saved model), never
+        another folder.
+        """
+        final = self.project.inside(final, "output")
+        root = self.project.root.resolve()
+        exists = final.is_symlink() or final.exists()
+        if exists:
+            made_by_run = {
+                "volume": (final / "zarr.json").is_file(),
+                "file": final.is_file() and not final.is_symlink(),
+                "dir": any((final / f).is_file() for f in OUTPUT_FOLDER_MARKERS),
+            }[kind]
+            if not made_by_run:
+                what = {"volume": "a volume", "file": "a file",
+                        "dir": f"an output folder of a run (holding {' or '.join(OUTPUT_FOLDER_MARKERS)})"}[kind]
+                found = "a folder" if final.is_dir() else "a link" if final.is_symlink() else "a file"
+                raise AaspiError(f"{final} is {found}, not {what}; --overwrite replaces only what a module wrote. "
+                                 "Give another output name, or move it away yourself.")
+        if final == root or final.parent == root and final.name in (PROJECT_FILE, *FOLDERS):
+            raise AaspiError(f"{final} is part of the project's own layout; give the output another name.")
+        if exists and not self.overwrite:
             raise AaspiError(f"{final} already exists; pass --overwrite (overwrite=True) to replace it.")
-        if any(f == final for _, f in self._pending):
+        return final
+
+    def _claim(self, final: Path, key: str, kind: str = "file") -> Path:
+        final = self.check_output(final, kind)
+        if any(f == final for _, f, _ in self._pending):
             raise AaspiError(f"{final} is written twice by this run; give the outputs distinct names.")
+        final.parent.mkdir(parents=True, exist_ok=True)
         tmp = temporary_path(final)
-        self._pending.append((tmp, final))
+        self._pending.append((tmp, final, kind))
         self.outputs[key] = final
         return tmp
 
+    def planned_volume(self, what: str, *, name: str | None = None) -> tuple[str, Path]:
+        """An output volume a run will write (for a module's ``outputs`` declaration)."""
+        name = check_name(name or self.output_name(what), "output volume name")
+        return "volume", self.project.volumes_dir / f"{name}.zarr"
+
+    def planned_file(self, filename: str, folder: str = "results") -> tuple[str, Path]:
+        """A results file a run will write (for a module's ``outputs`` declaration)."""
+        return "file", self.project.root / folder / filename
+
+    def planned_dir(self, name: str, folder: str) -> tuple[str, Path]:
+        """An output folder a run will write (for a module's ``outputs`` declaration)."""
+        return "dir", self.project.root / folder / check_name(name, "output folder name")
+
     def volume_output(self, what: str, *, name: str | None = None) -> Path:
         """Temporary path to write an output volume to; renamed when the run succeeds."""
-        name = check_name(name or self.output_name(what), "output volume name")
-        return self._claim(self.project.volumes_dir / f"{name}.zarr", name)
+        kind, final = self.planned_volume(what, name=name)
+        return self._claim(final, final.stem, kind)
 
     def file_output(self, filename: str, folder: str = "results") -> Path:
         """Temporary path for a results file (report, PNG, JSON, model); renamed at the end."""
-        return self._claim(self.project.root / folder / filename, filename)
+        return self._claim(self.project.root / folder / filename, filename, "file")
 
     def dir_output(self, name: str, folder: str) -> Path:
-        tmp = self._claim(self.project.root / folder / name, name)
+        """Temporary folder for an output folder (training set, model); renamed at the end."""
+        kind, final = self.planned_dir(name, folder)
+        tmp = self._claim(final, name, kind)
         tmp.mkdir(parents=True)
         return tmp
 
@@ -120,14 +170,14 @@ class RunContext:
 
     # -- end of run
     def _commit(self) -> None:
-        for tmp, final in self._pending:
+        for tmp, final, _ in self._pending:
             if tmp.exists():
                 commit_path(tmp, final, overwrite=self.overwrite)
             else:
                 self.outputs = {k: v for k, v in self.outputs.items() if v != final}
 
     def _discard(self) -> None:
-        for tmp, _ in self._pending:
+        for tmp, _, _ in self._pending:
             remove_path(tmp)
 
 
@@ -147,8 +197,30 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def record_path(project: Project, module_id: str, run_name: str) -> Path:
+    """``logs/aaspi_<module>_<project><suffix>.out``: the record of the last completed run."""
+    return project.logs_dir / f"aaspi_{module_id}_{run_name}.out"
+
+
+def _completed(record: Path) -> bool:
+    try:
+        with record.open(encoding="utf-8") as f:
+            return any(line.strip() == "status: completed" for _, line in zip(range(4), f))
+    except OSError:
+        return False
+
+
 def _write_record(ctx: RunContext, status: str, seconds: float, started: str) -> Path:
-    log = ctx.project.logs_dir / f"aaspi_{ctx.module.id}_{ctx.run_name}.out"
+    """Write the run record; a run that did not complete never replaces a completed one.
+
+    A failed or cancelled run after a completed one goes beside it, to
+    ``aaspi_<module>_<project><suffix>.failed.out`` (the last failure), so the record of the
+    outputs that are in the project stays where users and AASPI scripts look for it.
+    """
+    log = record_path(ctx.project, ctx.module.id, ctx.run_name)
+    if status != "completed" and _completed(log):
+        log = log.with_name(log.name[:-len(".out")] + ".failed.out")
+    root = ctx.project.root.resolve()
     lines = [
         f"aaspi_py {ctx.module.id} — {ctx.module.title}",
         f"status: {status}",
@@ -163,8 +235,8 @@ def _write_record(ctx: RunContext, status: str, seconds: float, started: str) ->
         "parameters:",
         *[f"  {k} = {json.dumps(v, default=str)}" for k, v in ctx.params.items()],
         "",
-        "outputs:",
-        *[f"  {k}: {ctx.project.relative(p) if str(p).startswith(str(ctx.project.root)) else p}"
+        "outputs:" if status == "completed" else "outputs (not kept: the run did not complete):",
+        *[f"  {k}: {Path(p).resolve().relative_to(root).as_posix() if Path(p).resolve().is_relative_to(root) else p}"
           for k, p in ctx.outputs.items()],
         "",
         "log:",
@@ -174,10 +246,61 @@ def _write_record(ctx: RunContext, status: str, seconds: float, started: str) ->
         json.dumps(_jsonable(ctx.report), indent=2),
         "",
     ]
-    tmp = log.with_name(log.name + ".tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    os.replace(tmp, log)
+    tmp = temporary_path(log)
+    try:
+        tmp.write_text("\n".join(lines), encoding="utf-8")
+        os.replace(tmp, log)
+    finally:
+        tmp.unlink(missing_ok=True)
     return log
+
+
+def _check_inputs(ctx: RunContext, module: Module) -> None:
+    """Volumes named by the parameters exist, before anything starts."""
+    for p in module.all_params:
+        value = ctx.params.get(p.name)
+        if p.kind == "volumes":
+            for name in value or []:
+                ctx.project.existing_volume(name, param=p.name)
+        elif p.kind == "volume" and p.required and value:
+            ctx.project.existing_volume(value, param=p.name)
+
+
+def preflight(ctx: RunContext) -> None:
+    """Every check that needs no compute: names, inputs and the outputs a module declares.
+
+    Runs before the scheduler starts and before the module's own ``run``, so a run that
+    would end on "already exists" or "not found" says so at once (the GUI calls it before
+    starting its worker).
+    """
+    check_name(ctx.params.get("project_name") or ctx.project.name, "project name (project_name)")
+    check_suffix(ctx.params.get("suffix") or "", "suffix")
+    _check_inputs(ctx, ctx.module)
+    if ctx.module.outputs is not None:
+        for kind, path in ctx.module.outputs(ctx, ctx.params):
+            ctx.check_output(path, kind)
+
+
+def check(
+    module_id: str,
+    project: str | os.PathLike | Project = ".",
+    *,
+    params_file: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    **params: Any,
+) -> dict[str, Any]:
+    """Every check of :func:`run` that needs no compute; returns the validated parameters.
+
+    For callers that start the run elsewhere (the GUI's worker process): a missing volume,
+    a bad name or an existing output is reported before anything starts.
+    """
+    module = get_module(module_id)
+    values: dict[str, Any] = dict(read_param_file(params_file)) if params_file is not None else {}
+    values.update(params)
+    checked = validate(module.id, module.all_params, values)
+    preflight(RunContext(project=Project.open(project), module=module, params=checked, progress=Progress(),
+                         overwrite=overwrite))
+    return checked
 
 
 def run(
@@ -191,6 +314,8 @@ def run(
     **params: Any,
 ) -> RunResult:
     """Run a module on a project with validated parameters; return outputs and report."""
+    from .leftovers import remove_leftovers
+
     module = get_module(module_id)
     proj = Project.open(project)
     values: dict[str, Any] = {}
@@ -201,6 +326,11 @@ def run(
                                           validate(module.id, module.all_params, values))
     ctx = RunContext(project=proj, module=module, params=checked,
                      progress=progress if progress is not None else Progress(), overwrite=overwrite)
+    preflight(ctx)
+    removed = remove_leftovers(proj.root)
+    if removed:
+        ctx.log(f"removed {len(removed)} leftover(s) of interrupted runs: "
+                + ", ".join(proj.relative(x.path) for x in removed[:5]) + (" …" if len(removed) > 5 else ""))
     started = _dt.datetime.now().isoformat(timespec="seconds")
     t0 = time.perf_counter()
     status = "failed"
@@ -215,12 +345,25 @@ def run(
         status = "cancelled"
         ctx._discard()
         raise
+    except KeyboardInterrupt:
+        status = "interrupted"
+        ctx._discard()
+        raise
+    except OSError as e:
+        status = f"failed: {type(e).__name__}: {e}"
+        ctx._discard()
+        raise AaspiError(os_error_line(e)) from e
     except BaseException as e:
         status = f"failed: {type(e).__name__}: {e}"
         ctx._discard()
         raise
     finally:
         seconds = time.perf_counter() - t0
-        log_path = _write_record(ctx, status, seconds, started)
+        try:
+            log_path = _write_record(ctx, status, seconds, started)
+        except OSError as e:
+            if status == "completed":
+                raise AaspiError(f"The outputs were written but not the run record: {os_error_line(e)}") from e
+            log_path = None  # the run's own error is the one to show
     return RunResult(module=module.id, outputs=dict(ctx.outputs), report=ctx.report,
                      log_path=log_path, seconds=seconds)

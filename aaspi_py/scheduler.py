@@ -22,8 +22,10 @@ import dask
 from .errors import AaspiError, Cancelled
 
 SCHEDULER_HELP = "threads (default), processes, local:N (start a LocalCluster of N workers) or tcp://host:port"
-#: how long to wait for an existing dask cluster (tcp://host:port) to answer
-CONNECT_TIMEOUT_S = 10
+#: total time to reach an existing dask cluster (tcp://host:port), handshake included
+CONNECT_TIMEOUT_S = 20
+#: a dask scheduler greets a new connection at once; an HTTP server waits for a request
+GREETING_TIMEOUT_S = 5
 
 
 def check_scheduler(spec: str | None) -> str:
@@ -77,8 +79,86 @@ def _process_pool() -> TrackedPool:
         os.environ["PYTHONHASHSEED"] = "6640"
     n = dask.config.get("num_workers", None) or CPU_COUNT
     executor = ProcessPoolExecutor(n, mp_context=get_context(),
-                                   initializer=partial(initialize_worker_process, user_initializer=None))
+                                   initializer=partial(initialize_worker_process, user_initializer=_ignore_sigint))
     return TrackedPool(executor, n)
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops the run and cleans up; otherwise
+    every worker prints its own KeyboardInterrupt traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Processes started inside inherit an ignored SIGINT (it survives exec)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _probe(spec: str, deadline: float) -> None:
+    """Refuse an address that is not a dask scheduler before dask tries to talk to it.
+
+    A dask scheduler sends its handshake as soon as a connection opens. A web server (the
+    dashboard's port 8787) sends nothing, and dask would wait for ever or read its reply as a
+    message length of exabytes.
+    """
+    import socket
+
+    host, port = spec.split("://", 1)[1].rsplit(":", 1)
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)),
+                                      timeout=max(0.1, deadline - time.monotonic())) as sock:
+            sock.settimeout(min(GREETING_TIMEOUT_S, max(0.1, deadline - time.monotonic())))
+            try:
+                first = sock.recv(8)
+            except TimeoutError:
+                first = b""
+    except OSError as e:
+        why = "timed out" if isinstance(e, TimeoutError) else (e.strerror or str(e))
+        raise AaspiError(f"Cannot reach the dask cluster at {spec} ({why}); start its scheduler "
+                         "or use --scheduler threads.") from None
+    if len(first) < 8 or first.startswith(b"HTTP"):
+        raise AaspiError(f"{spec} answers but is not a dask scheduler (no dask handshake within "
+                         f"{GREETING_TIMEOUT_S} s; is it the dashboard's web port? the scheduler's port is "
+                         "usually 8786).")
+
+
+def _connect(spec: str):
+    """A distributed Client for tcp:// or tls://, in at most CONNECT_TIMEOUT_S, or one clear line."""
+    from distributed import Client
+
+    deadline = time.monotonic() + CONNECT_TIMEOUT_S
+    kwargs = {}
+    if spec.startswith("tls://"):
+        from distributed.security import Security
+
+        security = Security()
+        if not (security.tls_client_cert or security.tls_ca_file):
+            raise AaspiError(f"{spec} needs the cluster's TLS certificates: set distributed.comm.tls.ca-file and "
+                             "distributed.comm.tls.client.cert/key in the dask configuration "
+                             "(~/.config/dask/distributed.yaml), or use tcp://.")
+        kwargs["security"] = security
+    else:
+        _probe(spec, deadline)
+    remaining = max(1.0, deadline - time.monotonic())
+    try:
+        with _sigint_ignored():
+            return Client(spec, timeout=f"{remaining:.0f}s", **kwargs)
+    except Exception as e:  # noqa: BLE001 - dask raises OSError, TimeoutError, TypeError, ...
+        raise AaspiError(f"Cannot connect to the dask cluster at {spec} ({type(e).__name__}: {e}); check the "
+                         "address and that its scheduler runs, or use --scheduler threads.") from None
 
 
 @contextlib.contextmanager
@@ -103,15 +183,12 @@ def use_scheduler(spec: str | None = "threads") -> Iterator[Any]:
         n = int(spec.split(":")[1])
         if n < 1:
             raise AaspiError("local:N needs at least one worker, e.g. --scheduler local:2.")
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-                Client(cluster) as client:
+        with _sigint_ignored():
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+        with cluster, Client(cluster) as client:
             yield client
         return
-    try:
-        client = Client(spec, timeout=f"{CONNECT_TIMEOUT_S}s")
-    except OSError as e:
-        raise AaspiError(f"Cannot reach the dask cluster at {spec} ({e}); start its scheduler or use --scheduler threads.") from None
-    with client:
+    with _connect(spec) as client:
         yield client
 
 

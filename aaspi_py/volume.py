@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -155,8 +154,10 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, *, chunks=None, compu
 
 
 def temporary_path(path: str | os.PathLike) -> Path:
-    path = Path(path)
-    return path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    """Hidden name beside ``path`` to write to before the rename (see :mod:`aaspi_py.leftovers`)."""
+    from .leftovers import temporary_name
+
+    return temporary_name(path)
 
 
 def commit_path(tmp: Path, path: Path, *, overwrite: bool) -> None:
@@ -166,7 +167,9 @@ def commit_path(tmp: Path, path: Path, *, overwrite: bool) -> None:
         if not overwrite:
             shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
             raise AaspiError(f"{path} already exists; pass --overwrite (overwrite=True) to replace it.")
-        trash = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
+        from .leftovers import temporary_name
+
+        trash = temporary_name(path, "old")
         os.replace(path, trash)
         os.replace(tmp, path)
         shutil.rmtree(trash, ignore_errors=True) if trash.is_dir() else trash.unlink(missing_ok=True)
@@ -204,6 +207,10 @@ def save_volume(
     path = Path(path)
     if path.exists() and not overwrite:
         raise AaspiError(f"{path} already exists; pass --overwrite (overwrite=True) to replace it.")
+    if path.exists() and not (path / "zarr.json").is_file():
+        # overwrite replaces a volume, never a folder or file that is something else
+        raise AaspiError(f"{path} exists and is not a volume; overwrite=True replaces only a volume. "
+                         "Give another path, or move it away yourself.")
     ds = build_dataset(data, like=like, kind=kind, attrs=attrs, **coords)
     tmp = temporary_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

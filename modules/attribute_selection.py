@@ -18,6 +18,10 @@ def _models(text: str) -> list[str]:
     return names
 
 
+def outputs(ctx, p):
+    return [ctx.planned_file(f"{ctx.output_name('')}.out")]
+
+
 def run(ctx, p):
     import json
 
@@ -155,6 +159,7 @@ MODULE = Module(
         Int("n_jobs", 0, low=0, help="Threads used (0 = one per core)."),
     ),
     run=run,
+    outputs=outputs,
     demo=demo,
     demo_order=60,
 )

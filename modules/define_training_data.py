@@ -13,6 +13,10 @@ from aaspi_py.params import Bool, Facies, Str, Volumes
 from aaspi_py.registry import Module
 
 
+def outputs(ctx, p):
+    return [ctx.planned_dir(p["name"], "training")]
+
+
 def run(ctx, p):
     from aaspi_py.project import check_name
     from aaspi_py.training_data import extract_training_set, summary_lines
@@ -66,6 +70,7 @@ MODULE = Module(
         Bool("csv", True, help="Also write <name>.csv (facies + one column per attribute) for attribute_selection."),
     ),
     run=run,
+    outputs=outputs,
     demo=demo,
     demo_order=40,
     gui="define_training_data",

@@ -172,6 +172,20 @@ def _pair(p, name):
     return tuple(value)
 
 
+def outputs(ctx, p):
+    return [ctx.planned_volume("latent_u1"), ctx.planned_dir(ctx.output_name("model"), "results")]
+
+
+def _check_memory(p):
+    """The latent grid sizes K x K node-distance arrays (x D in the initialisation)."""
+    from aaspi_py.resources import check_memory
+
+    k = p["latent_grid"][0] * p["latent_grid"][1] if len(p["latent_grid"]) == 2 else 0
+    d = max(1, len(p["inputs"]))
+    check_memory(8.0 * k * k * (d + 1), f"gtm3d with latent_grid {'x'.join(map(str, p['latent_grid']))} "
+                 f"({k} nodes) on {d} attribute{'s' if d > 1 else ''}", "use a smaller latent_grid (20,20 is the default)")
+
+
 # ---------------------------------------------------------------- run
 
 def run(ctx, p):
@@ -199,6 +213,7 @@ def run(ctx, p):
     ctx.check()
     names = list(p["inputs"])
     latent_shape, rbf_shape = _pair(p, "latent_grid"), _pair(p, "rbf_grid")
+    _check_memory(p)
     volumes, mask = _open_inputs(ctx, names)
     first = volumes[0]
     ns = first.sizes["sample"]
@@ -371,6 +386,7 @@ MODULE = Module(
                help="Most-probable-facies volume from the Bayesian posterior or the Bhattacharyya probability."),
     ),
     run=run,
+    outputs=outputs,
     demo=demo,
     demo_order=80,
 )

@@ -31,6 +31,27 @@ def _change_statistics(x, y, live):
     return dask.delayed(sum)(parts)
 
 
+def outputs(ctx, p):
+    return [ctx.planned_volume(_what(n)) for n in p["inputs"]]
+
+
+def _check_memory(ctx, p, volumes):
+    """Each block is filtered with a halo of window - 1: about 12 float64 copies per thread."""
+    import os
+
+    import dask
+    import numpy as np
+
+    from aaspi_py.resources import check_memory
+
+    chunks = volumes[0]["data"].data.chunksize
+    block = np.prod([c + w - 1 for c, w in zip(chunks, p["window"])])
+    threads = dask.config.get("num_workers", None) or os.cpu_count() or 1
+    check_memory(12.0 * 8 * block * len(volumes) * threads,
+                 f"kuwahara3d with window {'x'.join(map(str, p['window']))} on {len(volumes)} volume(s)",
+                 "use a smaller window or fewer inputs per run")
+
+
 def run(ctx, p):
     import time
 
@@ -49,6 +70,7 @@ def run(ctx, p):
         raise AaspiError(f"The 'inputs' of kuwahara3d name the same volume twice ({', '.join(names)}); list each once.")
     window = tuple(p["window"])
     volumes = [ctx.open_volume(n, param="inputs") for n in names]
+    _check_memory(ctx, p, volumes)
     first = volumes[0]
 
     def same_grid(ds, name, param):
@@ -165,6 +187,7 @@ MODULE = Module(
             help="Least number of live, finite voxels a window needs to be a candidate."),
     ),
     run=run,
+    outputs=outputs,
     demo=demo,
     demo_order=50,
 )

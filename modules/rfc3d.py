@@ -8,9 +8,36 @@ from aaspi_py.params import Bool, Choice, File, Float, Int, Ints, Volume, Volume
 from aaspi_py.registry import Module
 
 
+def outputs(ctx, p):
+    planned = [ctx.planned_volume("classification")]
+    if not p["model"]:
+        planned.append(ctx.planned_dir(ctx.output_name("model"), "results"))
+    return planned
+
+
+def _check_early(ctx, p):
+    """Training file and forest size, before anything is read or trained."""
+    from aaspi_py.errors import AaspiError
+    from aaspi_py.resources import check_memory
+
+    if p["training_file"] and not p["model"]:
+        path = ctx.project.resolve(p["training_file"])
+        if not path.is_file():
+            found = "a folder" if path.is_dir() else "not found"
+            raise AaspiError(f"The training_file {p['training_file']} is {found}; give the text training file "
+                             f"(e.g. training/<name>/<name>.txt written by define_training_data).")
+    counts = p["tree_counts"] or [max(1, p["n_trees"] // 2), p["n_trees"], 2 * p["n_trees"]]
+    # a tree has at most 2 samples - 1 nodes and at most 2^(depth+1) - 1; ~100 bytes a node
+    samples = p["max_voxels"] or 10_000_000
+    nodes = min(2 * samples, 2 ** (p["max_depth"] + 1) if p["max_depth"] else 2 * samples)
+    check_memory(max(counts) * nodes * 100.0, f"rfc3d with {max(counts)} trees of up to {nodes} nodes",
+                 "use fewer trees (n_trees), a smaller max_depth or max_voxels")
+
+
 def run(ctx, p):
     from aaspi_py import rfc3d_steps as steps
 
+    _check_early(ctx, p)
     datasets = steps.open_attributes(ctx, p)
     if p["model"]:
         model = steps.load_model(ctx, p)
@@ -82,6 +109,7 @@ MODULE = Module(
                    "are most evenly mixed."),
     ),
     run=run,
+    outputs=outputs,
     demo=demo,
     demo_order=70,
 )

@@ -4,15 +4,32 @@ from aaspi_py.params import File, Volume
 from aaspi_py.registry import Module
 
 
+def _destination(ctx, p):
+    from pathlib import Path
+
+    if p["dst"]:
+        return ctx.project.resolve(p["dst"])
+    stem = Path(p["volume"]).name
+    return ctx.project.results_dir / f"{stem[:-5] if stem.endswith('.zarr') else stem}.sgy"
+
+
+def outputs(ctx, p):
+    dst = _destination(ctx, p)
+    files = [("file", dst)]
+    if dst.suffix == ".H":
+        files.append(("file", dst.with_name(dst.name + "@")))
+    return files
+
+
 def run(ctx, p):
     src = ctx.volume_path(p["volume"])
-    dst = ctx.project.resolve(p["dst"]) if p["dst"] else ctx.project.results_dir / f"{p['volume']}.sgy"
-    tmp = ctx._claim(dst, dst.name)
+    dst = ctx.check_output(_destination(ctx, p), "file")
+    tmp = ctx.file_output(dst.name, dst.parent)
     if dst.suffix == ".H":  # SEPlib / AASPI header + binary dst@, both renamed at the end of the run
         from aaspi_py.sep_io import export_sep
 
         binary = dst.with_name(dst.name + "@")
-        report = export_sep(src, dst, progress=ctx.progress, staging=(tmp, ctx._claim(binary, binary.name)))
+        report = export_sep(src, dst, progress=ctx.progress, staging=(tmp, ctx.file_output(binary.name, dst.parent)))
     else:
         from aaspi_py.segy_io import export_segy
 
@@ -41,6 +58,7 @@ MODULE = Module(
                              "data (.H header + .H@ binary).", output=True, pattern="SEG-Y (*.sgy *.segy *.H)"),
     ),
     run=run,
+    outputs=outputs,
     demo=demo,
     demo_order=30,
 )

@@ -4,12 +4,28 @@ from aaspi_py.params import Bool, File, Int, Str
 from aaspi_py.registry import Module
 
 
-def run(ctx, p):
+def _name(p):
     from pathlib import Path
 
     from aaspi_py.project import check_name
 
+    return check_name(p["volume"] or Path(p["src"]).stem, "volume name")
+
+
+def outputs(ctx, p):
+    return [ctx.planned_volume("", name=_name(p))]
+
+
+def run(ctx, p):
+    from pathlib import Path
+
+    from aaspi_py.errors import AaspiError
+    from aaspi_py.project import check_name
+
     src = ctx.project.resolve(p["src"])
+    if src.is_dir():
+        raise AaspiError(f"{src} is a folder, not a SEG-Y file (parameter 'src'); give the path of a "
+                         ".sgy/.segy (or .H) file.")
     name = check_name(p["volume"] or Path(p["src"]).stem, "volume name")
     tmp = ctx.volume_output("", name=name)
     if src.suffix == ".H":  # SEPlib / AASPI header: the extension decides
@@ -49,6 +65,7 @@ MODULE = Module(
         Bool("keep_trace_headers", True, help="Keep every trace header so export writes the file back byte for byte."),
     ),
     run=run,
+    outputs=outputs,
     demo=demo,
     demo_order=10,
 )

@@ -133,9 +133,9 @@ def test_import_info_export_round_trip(tmp_path, capsys):
     assert "inline   111 .. 133 step 1" in out and "crossline 875 .. 892 step 1" in out
     code, _, err = run_cli(capsys, "import-segy", F3_PATH, "-p", root)
     assert code == 2 and errors(err)[0].endswith("already exists; pass --overwrite (overwrite=True) to replace it.")
-    code, out, _ = run_cli(capsys, "export-segy", "f3", tmp_path / "out.sgy", "-p", root)
-    assert code == 0 and (tmp_path / "out.sgy").exists()
-    with segyio.open(F3_PATH) as a, segyio.open(tmp_path / "out.sgy") as b:
+    code, out, _ = run_cli(capsys, "export-segy", "f3", root / "results" / "out.sgy", "-p", root)
+    assert code == 0 and (root / "results" / "out.sgy").exists()
+    with segyio.open(F3_PATH) as a, segyio.open(root / "results" / "out.sgy") as b:
         np.testing.assert_array_equal(segyio.tools.cube(a), segyio.tools.cube(b))
         assert a.text[0] == b.text[0]
 

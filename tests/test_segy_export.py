@@ -153,14 +153,15 @@ def test_module_and_cli_export(tmp_path, capsys):
     from aaspi_py.cli import main
 
     proj = tmp_path / "proj"
+    assert main(["new-project", str(proj)]) == 0
     assert main(["import-segy", str(SEGY / "f3.sgy"), "f3", "--project", str(proj)]) == 0
     res = run("segy_export", proj, volume="f3", dst="results/f3.sgy")
     assert (proj / "results" / "f3.sgy").read_bytes() == (SEGY / "f3.sgy").read_bytes()
     assert res.report["summary"][0].startswith("wrote f3.sgy: 414 traces x 75 samples, format 3")
     capsys.readouterr()
-    assert main(["export-segy", "f3", str(tmp_path / "cli.sgy"), "--project", str(proj)]) == 0
-    assert (tmp_path / "cli.sgy").read_bytes() == (SEGY / "f3.sgy").read_bytes()
-    assert main(["export-segy", "f3", str(tmp_path / "cli.sgy"), "--project", str(proj)]) == 2
+    assert main(["export-segy", "f3", str(proj / "cli.sgy"), "--project", str(proj)]) == 0
+    assert (proj / "cli.sgy").read_bytes() == (SEGY / "f3.sgy").read_bytes()
+    assert main(["export-segy", "f3", str(proj / "cli.sgy"), "--project", str(proj)]) == 2
     assert "already exists; pass --overwrite" in capsys.readouterr().err
 
 

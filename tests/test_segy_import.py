@@ -360,6 +360,8 @@ def test_cli_bad_file_exit_2_one_line(tmp_path, capsys):
     from aaspi_py.cli import main
 
     p = SEGY / "text.sgy"
+    assert main(["new-project", str(tmp_path / "proj")]) == 0
+    capsys.readouterr()
     code = main(["import-segy", str(p), "--project", str(tmp_path / "proj")])
     err = capsys.readouterr().err.strip()
     assert code == 2
@@ -371,6 +373,7 @@ def test_cli_bad_file_exit_2_one_line(tmp_path, capsys):
 def test_cli_import(tmp_path, capsys):
     from aaspi_py.cli import main
 
+    assert main(["new-project", str(tmp_path / "proj")]) == 0
     code = main(["import-segy", str(SEGY / "f3.sgy"), "amp", "--project", str(tmp_path / "proj")])
     out = capsys.readouterr().out
     assert code == 0 and "imported f3.sgy: 23 inlines" in out
