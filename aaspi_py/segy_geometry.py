@@ -23,6 +23,7 @@ inline/crossline -> x/y map fitted to the live traces, so maps stay continuous.
 
 from __future__ import annotations
 
+import mmap
 import os
 from dataclasses import dataclass, field
 
@@ -37,7 +38,6 @@ from .segy_layout import (
     SegyLayout,
     check_field,
     header_field,
-    prefetch,
 )
 
 #: refuse grids with more cells than this many per trace (plus a margin): such numbers are not line numbers
@@ -78,48 +78,66 @@ class Grid:
 # ---------------------------------------------------------------- scanning
 
 def read_headers(layout: SegyLayout, start: int, stop: int) -> np.ndarray:
-    """Raw trace headers of traces [start, stop), uint8 array of shape (n, 240)."""
-    if stop <= start:
-        return np.zeros((0, 240), np.uint8)
-    # every page of the range is read anyway: one sequential read-ahead beats small strided reads
-    prefetch(layout.path, layout.data_start + start * layout.trace_size, (stop - start) * layout.trace_size)
-    fd = os.open(layout.path, os.O_RDONLY)
-    try:
-        return read_headers_at(fd, layout, np.arange(start, stop))
-    finally:
-        os.close(fd)
+    """Raw trace headers of traces [start, stop), uint8 array of shape (n, 240).
 
-
-def read_headers_at(fd: int, layout: SegyLayout, traces: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Raw 240-byte headers of the traces numbered ``traces`` (ascending), one gather read
-    (``preadv``) per run of up to :data:`_IOV_TRACES` consecutive traces.
-
-    The samples between two headers land in one small scratch buffer that stays in the CPU
-    cache, so nothing but the headers is kept (no memory map whose pages would count as the
-    process's memory). Returns uint8 of shape (len(traces), 240), ``out`` when given.
+    One sequential gather read (``preadv``) per :data:`_IOV_TRACES` traces: the headers land
+    in the output, the samples between them in one small scratch buffer that stays in the
+    CPU cache. Reading every byte in order is what lets the kernel read the file ahead in
+    large requests (as ``cat`` does), and it leaves the samples in the page cache for the
+    trace pass that follows.
     """
-    n = len(traces)
-    out = np.empty((n, 240), np.uint8) if out is None else out
-    if n == 0:
+    n = stop - start
+    out = np.empty((max(n, 0), 240), np.uint8)
+    if n <= 0:
         return out
     size = layout.trace_size
     rows = memoryview(out.reshape(-1))
     gap = memoryview(bytearray(size - 240))
-    traces = np.asarray(traces, dtype=np.int64)
-    breaks = np.flatnonzero(np.diff(traces) != 1) + 1
-    for a, b in zip(np.r_[0, breaks].tolist(), np.r_[breaks, n].tolist()):
-        for c in range(a, b, _IOV_TRACES):
-            d = min(b, c + _IOV_TRACES)
+    fd = os.open(layout.path, os.O_RDONLY)
+    try:
+        for c in range(0, n, _IOV_TRACES):
+            d = min(n, c + _IOV_TRACES)
             iov: list[memoryview] = []
             for i in range(c, d):
                 iov += (rows[i * 240:(i + 1) * 240], gap)
             iov.pop()  # nothing to read after the last header
-            offset = layout.data_start + int(traces[c]) * size
-            want = (d - c) * size - len(gap)
+            offset = layout.data_start + (start + c) * size
             got = os.preadv(fd, iov, offset)
-            if got != want:
+            if got != (d - c) * size - len(gap):
                 raise AaspiError(f"{layout.path}: the file ended early at byte {offset + got}; it was "
                                  f"truncated while importing.")
+    finally:
+        os.close(fd)
+    return out
+
+
+def read_headers_at(fd: int, layout: SegyLayout, traces: np.ndarray) -> np.ndarray:
+    """Raw 240-byte headers of the traces numbered ``traces`` (ascending, 0-based).
+
+    Through a memory map of just their span, advised for random access so only the pages
+    holding the headers are touched (not the samples between them), then unmapped: reading
+    the headers costs a page fault per trace instead of a copy of the whole span, and the
+    mapped pages never outlive the call. Returns uint8 of shape (len(traces), 240).
+    """
+    traces = np.asarray(traces, dtype=np.int64)
+    if traces.size == 0:
+        return np.zeros((0, 240), np.uint8)
+    size = layout.trace_size
+    first = layout.data_start + int(traces[0]) * size
+    base = first - first % mmap.ALLOCATIONGRANULARITY
+    end = layout.data_start + (int(traces[-1]) + 1) * size
+    if end > os.fstat(fd).st_size:
+        raise AaspiError(f"{layout.path}: the file ended before trace {int(traces[-1]) + 1}; it was truncated "
+                         f"while importing.")
+    with mmap.mmap(fd, end - base, access=mmap.ACCESS_READ, offset=base) as m:
+        if hasattr(m, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+            m.madvise(mmap.MADV_RANDOM)
+        span = int(traces[-1] - traces[0]) + 1
+        view = np.ndarray((span, 240), np.uint8, buffer=m, offset=first - base, strides=(size, 1))
+        try:
+            out = view[traces - traces[0]]  # copies the selected headers only
+        finally:
+            del view  # the map cannot close while numpy holds it
     return out
 
 
