@@ -3,20 +3,22 @@
 Import makes two passes over the file with bounded memory:
 
 1. the trace headers, block by block (:mod:`aaspi_py.segy_geometry`), to build the grid;
-   this pass reads the file from disk once (a sequential read-ahead per block);
+   this pass reads the file from disk once, in order, and leaves it in the page cache;
 2. the traces, one block of whole zarr chunk columns at a time (all samples of
-   ``ci x k*cx`` traces, at most :data:`BLOCK_BYTES` of file), in file order. segyio reads
-   and decodes the samples of each run of consecutive traces (every handled format, either
-   byte order); the raw 240-byte headers of the same traces come with one gather read per
-   run. A writer thread stores block *k* in zarr (data, trace mask, raw headers) while the
-   next block is read and decoded, and starts the disk write of each finished chunk right
-   away, so reading, decoding and writing overlap and the import runs at the speed of the
-   slowest of them rather than their sum. Blocks never share a zarr chunk.
+   ``ci x k*cx`` traces, at most :data:`BLOCK_BYTES`), in file order. segyio reads and
+   decodes the samples of each run of consecutive traces (every handled format, either
+   byte order); the raw 240-byte headers of the same traces come through a memory map of
+   their pages. The samples are laid out chunk by chunk as they are copied out of
+   segyio's buffer, and a writer thread stores block *k* (amplitude chunks as plain files
+   in one gather write each, trace mask and raw headers through zarr) while block *k+1* is
+   read and decoded, starting the disk write of every chunk at once, so reading, decoding
+   and writing overlap and the import runs at the speed of the slowest of them rather than
+   their sum. Blocks never share a zarr chunk.
 
-segyio does not release the GIL while it reads, so one reader and one writer thread is
-the useful parallelism; progress and cancel are checked between blocks.
+segyio holds the GIL while it reads; the writer's file writes do not need it. Progress and
+cancel are checked between blocks.
 
-Memory: :data:`QUEUE_BLOCKS` + 2 block buffers of at most :data:`BLOCK_BYTES` each, plus
+Memory: :data:`QUEUE_BLOCKS` + :data:`WRITER_THREADS` + 1 block buffers of at most :data:`BLOCK_BYTES` each, plus
 about 40 bytes per trace for the geometry (line numbers, cdp coordinates, trace order).
 
 Amplitudes are stored uncompressed (:data:`AMPLITUDE_COMPRESSORS`): lossless codecs save
@@ -46,6 +48,7 @@ import base64
 import contextlib
 import os
 import queue
+import sys
 import threading
 import time
 import uuid
@@ -67,8 +70,11 @@ __all__ = ["import_segy", "export_segy", "read_block", "BLOCK_BYTES"]
 
 #: bytes of file (or of float32 samples, if more) in one block of traces
 BLOCK_BYTES = 64 << 20
-#: decoded blocks waiting for the writer thread
+#: decoded blocks waiting for a writer thread
 QUEUE_BLOCKS = 1
+#: threads writing blocks: plain chunk files are written without the GIL, and one writer
+#: kept up with the reader in the benchmark (two used more CPU for no gain)
+WRITER_THREADS = 1
 #: zarr codecs of the imported amplitude: see the module docstring for the measurements
 AMPLITUDE_COMPRESSORS = None
 
@@ -134,24 +140,42 @@ def read_block(layout: SegyLayout, trace_index: np.ndarray, keep_headers: bool =
     headers : uint8 array of shape (ni, nx, 240) (raw trace headers, zeros where no
         trace) or None when ``keep_headers`` is False
     """
+    pieces, live, headers = _read_pieces(layout, trace_index, keep_headers, layout.samples, segy=segy, fd=fd,
+                                         out=out)
+    return pieces[0], live, headers
+
+
+def _read_pieces(layout: SegyLayout, trace_index: np.ndarray, keep_headers: bool, width: int, *,
+                 segy=None, fd: int | None = None, out: np.ndarray | None = None):
+    """:func:`read_block` with the samples cut into pieces of ``width`` samples, stored piece
+    by piece: ``pieces[k]`` (ni, nx, width) holds samples ``k*width`` onwards of every trace,
+    zero-padded past the end. With ``width`` the zarr chunk length, each piece of a block of
+    whole chunk columns is a row of whole chunks in C order, so zarr writes it without
+    gathering; the reordering costs nothing extra, it is the copy out of segyio's buffer."""
     if fd is None:
         with contextlib.ExitStack() as stack:
             segy = segy if segy is not None else stack.enter_context(open_segyio(layout))
             fd = os.open(layout.path, os.O_RDONLY)
             stack.callback(os.close, fd)
-            return read_block(layout, trace_index, keep_headers, segy=segy, fd=fd, out=out)
+            return _read_pieces(layout, trace_index, keep_headers, width, segy=segy, fd=fd, out=out)
     ni, nx = trace_index.shape
     ns = layout.samples
+    npieces = -(-ns // width)
+    full = ns // width  # pieces without padding
     flat = trace_index.ravel()
+    n = flat.size
     pos = np.flatnonzero(flat >= 0)
     order = np.argsort(flat[pos], kind="stable")
     pos, traces = pos[order], flat[pos][order].astype(np.int64)
-    if out is None:
-        data = np.empty((flat.size, ns), np.float32)
-    else:
-        data = out.reshape(-1)[:flat.size * ns].reshape(flat.size, ns)
-    if pos.size < flat.size:
-        data[np.setdiff1d(np.arange(flat.size), pos)] = 0
+    size = npieces * n * width
+    buf = np.empty(size, np.float32) if out is None else out.reshape(-1)[:size]
+    pieces = buf.reshape(npieces, n, width)
+    by_trace = pieces.transpose(1, 0, 2)  # (n, npieces, width) view
+    if full < npieces:
+        pieces[-1, :, ns - full * width:] = 0
+    if pos.size < n:
+        by_trace[np.setdiff1d(np.arange(n), pos)] = 0
+    live = np.zeros(n, bool)
     for a, b in _runs(traces):
         t0 = int(traces[a])
         try:
@@ -159,18 +183,21 @@ def read_block(layout: SegyLayout, trace_index: np.ndarray, keep_headers: bool =
         except (OSError, RuntimeError) as e:
             raise AaspiError(f"{layout.path}: reading traces {t0 + 1}..{t0 + b - a} failed ({e}); the file "
                              f"was changed or truncated while importing.") from None
-        p0 = int(pos[a])
-        if b - a == 1 or np.all(np.diff(pos[a:b]) == 1):  # consecutive on the grid too: one copy
-            np.copyto(data[p0:p0 + b - a], samples, casting="unsafe")
-        else:
-            data[pos[a:b]] = samples
-    alive = data.any(axis=1)
+        rows = pos[a:b]
+        live[rows] = samples.any(axis=1)
+        p0 = int(rows[0])
+        if b - a == 1 or np.all(np.diff(rows) == 1):  # consecutive on the grid too: views, no gather
+            rows = slice(p0, p0 + b - a)
+        if full:  # assignment, not copyto: by_trace[index array] would be a copy
+            by_trace[rows, :full] = samples[:, :full * width].reshape(b - a, full, width)
+        if full < npieces:
+            by_trace[rows, full, :ns - full * width] = samples[:, full * width:]
     headers = None
     if keep_headers:
-        headers = np.zeros((flat.size, 240), np.uint8)
+        headers = np.zeros((n, 240), np.uint8)
         headers[pos] = read_headers_at(fd, layout, traces)
         headers = headers.reshape(ni, nx, 240)
-    return data.reshape(ni, nx, ns), alive.reshape(ni, nx), headers
+    return pieces.reshape(npieces, ni, nx, width), live.reshape(ni, nx), headers
 
 
 def _samples(layout: SegyLayout, segy, fd: int, first: int, count: int) -> np.ndarray:
@@ -184,56 +211,119 @@ def _samples(layout: SegyLayout, segy, fd: int, first: int, count: int) -> np.nd
     return decode(np.frombuffer(raw, layout.record_dtype)["samples"], layout.format)
 
 
-class _ZarrWriter(threading.Thread):
-    """Writes blocks (data, trace mask, raw headers) into the volume's zarr arrays while
-    the caller reads the next ones; a failure is kept and raised by :meth:`finish`."""
+class _ZarrWriters:
+    """Threads that write blocks (data, trace mask, raw headers) into the volume's zarr
+    arrays while the caller reads the next ones. Blocks are unions of whole chunks, so the
+    threads never touch the same chunk; the first failure is raised to the caller."""
 
-    def __init__(self, path: Path, keep_headers: bool, chunk_shape: tuple[int, int, int], free: queue.Queue):
-        super().__init__(name="segy-import-writer", daemon=True)
+    def __init__(self, path: Path, keep_headers: bool, chunk_shape: tuple[int, int, int], samples: int,
+                 free: queue.Queue, threads: int):
         self.path, self.keep_headers, self.chunk_shape, self.free = path, keep_headers, chunk_shape, free
+        self.samples = samples
         self.blocks: queue.Queue = queue.Queue(maxsize=QUEUE_BLOCKS)
         self.error: BaseException | None = None
+        self.threads = [threading.Thread(target=self._run, name=f"segy-import-writer-{k}", daemon=True)
+                        for k in range(threads)]
+        for t in self.threads:
+            t.start()
 
     def put(self, item) -> None:
         if self.error is not None:
             raise self.error
         self.blocks.put(item)
 
-    def run(self) -> None:
+    def _run(self) -> None:
         import zarr
 
-        arrays = {name: zarr.open_array(self.path / name, mode="r+")
-                  for name in ("data", "trace_mask", "trace_header") if name != "trace_header" or self.keep_headers}
+        names = ("data", "trace_mask", "trace_header") if self.keep_headers else ("data", "trace_mask")
+        arrays = {name: zarr.open_array(self.path / name, mode="r+") for name in names}
+        direct = _plain_chunks(arrays["data"], self.chunk_shape)
         while (item := self.blocks.get()) is not None:
             (i0, x0), data, alive, headers, buffer = item
             try:
                 if self.error is None:
                     i1, x1 = i0 + alive.shape[0], x0 + alive.shape[1]
-                    arrays["data"][i0:i1, x0:x1, :] = data
+                    if direct:
+                        self._write_chunk_files(i0, x0, data)
+                    else:
+                        cs = self.chunk_shape[2]
+                        for k in range(data.shape[0]):
+                            stop = min(self.samples, (k + 1) * cs)
+                            arrays["data"][i0:i1, x0:x1, k * cs:stop] = data[k, :, :, :stop - k * cs]
+                        start_writeback(self._chunk_files(i0, i1, x0, x1))
                     arrays["trace_mask"][i0:i1, x0:x1] = alive
                     if headers is not None:
                         arrays["trace_header"][i0:i1, x0:x1, :] = headers
-                    start_writeback(self._chunk_files(i0, i1, x0, x1, data.shape[2]))
             except BaseException as e:  # noqa: BLE001 - handed to the reading thread
                 self.error = e
             finally:
                 self.free.put(buffer)
 
-    def _chunk_files(self, i0: int, i1: int, x0: int, x1: int, ns: int) -> list[Path]:
+    def _write_chunk_files(self, i0: int, x0: int, pieces: np.ndarray) -> None:
+        """Write a block's amplitude chunks as zarr stores them without codecs: each chunk
+        file is the chunk's float32 values, little-endian, C order, edge chunks padded to the
+        full chunk shape. Each chunk row of ``pieces`` is contiguous in memory, so a chunk
+        goes out in one gather write (``writev``) with no copy in between; its disk write
+        starts at once (see :func:`aaspi_py.segy_writer.start_writeback`)."""
+        ci, cx, cs = self.chunk_shape
+        npieces, nib, nxb, _ = pieces.shape
+        pad = memoryview(bytes(4 * ci * cx * cs))
+        base = self.path / "data" / "c"
+        for a in range(0, nib, ci):
+            rows = min(ci, nib - a)
+            for b in range(0, nxb, cx):
+                cols = min(cx, nxb - b)
+                folder = base / str((i0 + a) // ci) / str((x0 + b) // cx)
+                folder.mkdir(parents=True, exist_ok=True)
+                for k in range(npieces):
+                    iov: list = []
+                    for r in range(rows):
+                        iov.append(pieces[k, a + r, b:b + cols])
+                        if cols < cx:
+                            iov.append(pad[:4 * (cx - cols) * cs])
+                    if rows < ci:
+                        iov.append(pad[:4 * (ci - rows) * cx * cs])
+                    fd = os.open(folder / str(k), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                    try:
+                        if os.writev(fd, iov) != 4 * ci * cx * cs:
+                            raise OSError(f"short write to {folder / str(k)}")
+                        start_writeback((), fd)
+                    finally:
+                        os.close(fd)
+
+    def _chunk_files(self, i0: int, i1: int, x0: int, x1: int) -> list[Path]:
         ci, cx, cs = self.chunk_shape
         base = self.path / "data" / "c"
         return [base / str(a) / str(b) / str(c) for a in range(i0 // ci, -(-i1 // ci))
-                for b in range(x0 // cx, -(-x1 // cx)) for c in range(-(-ns // cs))]
+                for b in range(x0 // cx, -(-x1 // cx)) for c in range(-(-self.samples // cs))]
 
     def finish(self) -> None:
-        self.blocks.put(None)
-        self.join()
+        for _ in self.threads:
+            self.blocks.put(None)
+        for t in self.threads:
+            t.join()
         if self.error is not None:
             raise self.error
 
 
+def _plain_chunks(array, chunk_shape: tuple[int, int, int]) -> bool:
+    """Whether the amplitude array stores chunks as plain little-endian float32 files under
+    ``c/i/j/k`` (no compression, zarr's default key encoding), so they can be written
+    without going through zarr's per-chunk machinery, which costs several times the copy
+    itself; anything else is written through zarr."""
+    from zarr.codecs import BytesCodec
+
+    meta = array.metadata
+    return (getattr(meta, "zarr_format", None) == 3 and len(meta.codecs) == 1
+            and isinstance(meta.codecs[0], BytesCodec) and str(getattr(meta.codecs[0].endian, "value", "")) == "little"
+            and getattr(meta.chunk_key_encoding, "name", "") == "default"
+            and getattr(meta.chunk_key_encoding, "separator", "") == "/"
+            and tuple(meta.chunk_grid.chunk_shape) == tuple(chunk_shape)
+            and array.dtype == np.float32 and sys.byteorder == "little")
+
+
 def _stream(layout: SegyLayout, grid: Grid, chunk_shape, path: Path, keep_headers: bool, progress) -> int:
-    """Pass 2: every block read and decoded here, written by a :class:`_ZarrWriter`;
+    """Pass 2: every block read and decoded here, written by :class:`_ZarrWriters`;
     returns the live trace count."""
     ni, nx = grid.shape
     bi, bx = _blocks((ni, nx), chunk_shape[0], chunk_shape[1], _bytes_per_trace(layout))
@@ -242,10 +332,11 @@ def _stream(layout: SegyLayout, grid: Grid, chunk_shape, path: Path, keep_header
     first = [_first_trace(grid.trace_index[i0:i0 + bi, x0:x0 + bx]) for i0, x0 in origins]
     origins = [origins[k] for k in np.argsort(first, kind="stable")]
     free: queue.Queue = queue.Queue()
-    for _ in range(QUEUE_BLOCKS + 2):  # one being read, queued ones, one being written
+    for _ in range(QUEUE_BLOCKS + WRITER_THREADS + 1):  # one being read, queued ones, ones being written
         free.put(None)  # allocated on first use, at the size of the largest block
-    writer = _ZarrWriter(path, keep_headers, chunk_shape, free)
-    writer.start()
+    writers = _ZarrWriters(path, keep_headers, chunk_shape, layout.samples, free, min(WRITER_THREADS, len(origins)))
+    cs = chunk_shape[2]
+    block_values = bi * bx * -(-layout.samples // cs) * cs
     live = 0
     fd = os.open(layout.path, os.O_RDONLY)
     try:
@@ -254,15 +345,15 @@ def _stream(layout: SegyLayout, grid: Grid, chunk_shape, path: Path, keep_header
                 index = grid.trace_index[i0:i0 + bi, x0:x0 + bx]
                 buffer = free.get()
                 if buffer is None:
-                    buffer = np.empty(bi * bx * layout.samples, np.float32)
-                data, alive, headers = read_block(layout, index, keep_headers, segy=segy, fd=fd, out=buffer)
+                    buffer = np.empty(block_values, np.float32)
+                data, alive, headers = _read_pieces(layout, index, keep_headers, cs, segy=segy, fd=fd, out=buffer)
                 live += int(alive.sum())
-                writer.put(((i0, x0), data, alive, headers, buffer))
+                writers.put(((i0, x0), data, alive, headers, buffer))
                 progress.update((k + 1) / len(origins), "importing traces")
                 progress.check()
     finally:
         os.close(fd)
-        writer.finish()
+        writers.finish()
     return live
 
 
