@@ -48,7 +48,6 @@ import base64
 import contextlib
 import os
 import queue
-import sys
 import threading
 import time
 import uuid
@@ -60,6 +59,7 @@ import numpy as np
 
 from .errors import AaspiError
 from .progress import Progress
+from .segy_chunks import plain_chunks, write_chunk_files
 from .segy_formats import EXACT_IN_FLOAT32, decode, format_name
 from .segy_geometry import Grid, build_grid, read_headers_at, scan_headers
 from .segy_layout import SegyLayout, read_layout, textual_to_str
@@ -237,14 +237,15 @@ class _ZarrWriters:
 
         names = ("data", "trace_mask", "trace_header") if self.keep_headers else ("data", "trace_mask")
         arrays = {name: zarr.open_array(self.path / name, mode="r+") for name in names}
-        direct = _plain_chunks(arrays["data"], self.chunk_shape)
+        direct = plain_chunks(arrays["data"], self.chunk_shape)
         while (item := self.blocks.get()) is not None:
             (i0, x0), data, alive, headers, buffer = item
             try:
                 if self.error is None:
                     i1, x1 = i0 + alive.shape[0], x0 + alive.shape[1]
                     if direct:
-                        self._write_chunk_files(i0, x0, data)
+                        write_chunk_files(self.path / "data", i0, x0, data, self.chunk_shape,
+                                          on_written=lambda fd: start_writeback((), fd))
                     else:
                         cs = self.chunk_shape[2]
                         for k in range(data.shape[0]):
@@ -259,38 +260,6 @@ class _ZarrWriters:
             finally:
                 self.free.put(buffer)
 
-    def _write_chunk_files(self, i0: int, x0: int, pieces: np.ndarray) -> None:
-        """Write a block's amplitude chunks as zarr stores them without codecs: each chunk
-        file is the chunk's float32 values, little-endian, C order, edge chunks padded to the
-        full chunk shape. Each chunk row of ``pieces`` is contiguous in memory, so a chunk
-        goes out in one gather write (``writev``) with no copy in between; its disk write
-        starts at once (see :func:`aaspi_py.segy_writer.start_writeback`)."""
-        ci, cx, cs = self.chunk_shape
-        npieces, nib, nxb, _ = pieces.shape
-        pad = memoryview(bytes(4 * ci * cx * cs))
-        base = self.path / "data" / "c"
-        for a in range(0, nib, ci):
-            rows = min(ci, nib - a)
-            for b in range(0, nxb, cx):
-                cols = min(cx, nxb - b)
-                folder = base / str((i0 + a) // ci) / str((x0 + b) // cx)
-                folder.mkdir(parents=True, exist_ok=True)
-                for k in range(npieces):
-                    iov: list = []
-                    for r in range(rows):
-                        iov.append(pieces[k, a + r, b:b + cols])
-                        if cols < cx:
-                            iov.append(pad[:4 * (cx - cols) * cs])
-                    if rows < ci:
-                        iov.append(pad[:4 * (ci - rows) * cx * cs])
-                    fd = os.open(folder / str(k), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                    try:
-                        if os.writev(fd, iov) != 4 * ci * cx * cs:
-                            raise OSError(f"short write to {folder / str(k)}")
-                        start_writeback((), fd)
-                    finally:
-                        os.close(fd)
-
     def _chunk_files(self, i0: int, i1: int, x0: int, x1: int) -> list[Path]:
         ci, cx, cs = self.chunk_shape
         base = self.path / "data" / "c"
@@ -304,22 +273,6 @@ class _ZarrWriters:
             t.join()
         if self.error is not None:
             raise self.error
-
-
-def _plain_chunks(array, chunk_shape: tuple[int, int, int]) -> bool:
-    """Whether the amplitude array stores chunks as plain little-endian float32 files under
-    ``c/i/j/k`` (no compression, zarr's default key encoding), so they can be written
-    without going through zarr's per-chunk machinery, which costs several times the copy
-    itself; anything else is written through zarr."""
-    from zarr.codecs import BytesCodec
-
-    meta = array.metadata
-    return (getattr(meta, "zarr_format", None) == 3 and len(meta.codecs) == 1
-            and isinstance(meta.codecs[0], BytesCodec) and str(getattr(meta.codecs[0].endian, "value", "")) == "little"
-            and getattr(meta.chunk_key_encoding, "name", "") == "default"
-            and getattr(meta.chunk_key_encoding, "separator", "") == "/"
-            and tuple(meta.chunk_grid.chunk_shape) == tuple(chunk_shape)
-            and array.dtype == np.float32 and sys.byteorder == "little")
 
 
 def _stream(layout: SegyLayout, grid: Grid, chunk_shape, path: Path, keep_headers: bool, progress) -> int:
