@@ -53,12 +53,17 @@ def _chunk_iov(pieces: np.ndarray, k: int, a: int, b: int, chunk_shape, pad: mem
     return iov
 
 
-def write_chunk_files(root: Path, i0: int, x0: int, pieces: np.ndarray, chunk_shape, on_written=None) -> None:
+def write_chunk_files(root: Path, i0: int, x0: int, pieces: np.ndarray, chunk_shape, samples: int,
+                      fill: float = 0.0, on_written=None) -> None:
     """Write the chunks of a block (origin ``i0, x0`` on chunk boundaries) under ``root``
-    (the array's folder); ``on_written(fd)`` is called on each file before it is closed."""
+    (the array's folder). Edge chunks are padded with the array's ``fill`` value, as zarr
+    pads them (so the files are the ones zarr would write); ``samples`` is the trace length.
+    ``on_written(fd)`` is called on each file before it is closed."""
     ci, cx, cs = chunk_shape
     npieces, nib, nxb, _ = pieces.shape
-    pad = memoryview(bytes(4 * ci * cx * cs))
+    if npieces * cs > samples:
+        pieces[-1, :, :, samples - (npieces - 1) * cs:] = fill
+    pad = memoryview(np.full(ci * cx * cs, fill, np.float32).view(np.uint8))
     for a in range(0, nib, ci):
         for b in range(0, nxb, cx):
             folder = root / "c" / str((i0 + a) // ci) / str((x0 + b) // cx)

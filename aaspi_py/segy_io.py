@@ -238,14 +238,15 @@ class _ZarrWriters:
         names = ("data", "trace_mask", "trace_header") if self.keep_headers else ("data", "trace_mask")
         arrays = {name: zarr.open_array(self.path / name, mode="r+") for name in names}
         direct = plain_chunks(arrays["data"], self.chunk_shape)
+        fill = float(arrays["data"].metadata.fill_value)
         while (item := self.blocks.get()) is not None:
             (i0, x0), data, alive, headers, buffer = item
             try:
                 if self.error is None:
                     i1, x1 = i0 + alive.shape[0], x0 + alive.shape[1]
                     if direct:
-                        write_chunk_files(self.path / "data", i0, x0, data, self.chunk_shape,
-                                          on_written=lambda fd: start_writeback((), fd))
+                        write_chunk_files(self.path / "data", i0, x0, data, self.chunk_shape, self.samples,
+                                          fill=fill, on_written=lambda fd: start_writeback((), fd))
                     else:
                         cs = self.chunk_shape[2]
                         for k in range(data.shape[0]):
