@@ -15,7 +15,8 @@ timing, so written means on disk:
 - ``export``  ``aaspi_py.export_segy`` of that volume back to SEG-Y, then ``sync`` (the file is
   checked to be identical to the source afterwards).
 
-Figures: MB/s of the SEG-Y file size over wall seconds, peak RSS of the step's process
+Figures: MB/s of the SEG-Y file size over wall seconds, CPU-seconds of the step's processes
+(user + system: a figure the load of a shared machine changes less), peak RSS of the step's process
 (VmHWM), and import and export as a fraction of the copy measured in the same run (target
 >= 0.5 each, peak RSS <= 500 MB). ``--repeat`` runs per step (default 2), best time shown
 with all times; the load average is printed with each line because the machine is shared.
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -148,9 +150,12 @@ def _measure_once(name: str, path: Path, out: Path) -> dict:
                COMMANDS[name].format(src=path, dst=copy)]
     else:
         cmd = [sys.executable, __file__, "--step", name, "--file", str(path), "--out", str(out)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if proc.returncode:
         raise SystemExit(f"{name} failed:\n{proc.stderr}")
     if name in COMMANDS:
@@ -158,7 +163,7 @@ def _measure_once(name: str, path: Path, out: Path) -> dict:
     else:
         peak = json.loads(proc.stdout.strip().splitlines()[-1])["peak_rss"]
     copy.unlink(missing_ok=True)
-    return {"seconds": seconds, "peak_rss": peak, "dropped": dropped, "load": _load()}
+    return {"seconds": seconds, "cpu": cpu, "peak_rss": peak, "dropped": dropped, "load": _load()}
 
 
 def _measure(name: str, path: Path, out: Path, repeat: int) -> dict:
@@ -168,6 +173,7 @@ def _measure(name: str, path: Path, out: Path, repeat: int) -> dict:
     best["mb_s"] = path.stat().st_size / 1e6 / best["seconds"]
     best["all_seconds"] = [round(r["seconds"], 2) for r in runs]
     best["loads"] = [r["load"] for r in runs]
+    best["cpu"] = min(r["cpu"] for r in runs)
     return best
 
 
@@ -211,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in steps:
             r = results[name] = _measure(name, path, out, args.repeat)
             print(f"{name:7s} {r['mb_s']:7.0f} MB/s  {r['seconds']:6.2f} s (runs {r['all_seconds']}, load "
-                  f"{', '.join(r['loads'])})  peak RSS {r['peak_rss'] / 1e6:5.0f} MB  [cache dropped: {r['dropped']}]",
-                  flush=True)
+                  f"{', '.join(r['loads'])})  CPU {r['cpu']:5.2f} s  peak RSS {r['peak_rss'] / 1e6:5.0f} MB  "
+                  f"[cache dropped: {r['dropped']}]", flush=True)
         if "export" in results:
             same = out.with_suffix(".sgy").read_bytes() == path.read_bytes()
             print(f"exported file identical to the source: {same}")
@@ -221,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("import", "export"):
             if name in results and copy:
                 r = results[name]
-                print(f"{name} / cp = {r['mb_s'] / copy['mb_s']:.2f} (target >= 0.50), peak RSS "
+                print(f"{name} / cp = {r['mb_s'] / copy['mb_s']:.2f} (target >= 0.50; CPU-seconds "
+                      f"{r['cpu'] / copy['cpu']:.1f}x the copy's), peak RSS "
                       f"{r['peak_rss'] / 1e6:.0f} MB (target <= 500 MB); cat {results['cat']['mb_s']:.0f} MB/s, "
                       f"segyio block read {results['segyio']['mb_s']:.0f} MB/s"
                       if "cat" in results and "segyio" in results else
