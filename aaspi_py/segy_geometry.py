@@ -45,6 +45,8 @@ MAX_CELLS_PER_TRACE = 16
 _CELL_MARGIN = 65536
 SCAN_BLOCK = 8192  # traces per header read
 _IOV_TRACES = 500  # headers per gather read (IOV_MAX is 1024 buffers)
+#: largest file span mapped at once to read trace headers
+MAP_BYTES = 16 << 20
 
 
 @dataclass
@@ -114,30 +116,35 @@ def read_headers(layout: SegyLayout, start: int, stop: int) -> np.ndarray:
 def read_headers_at(fd: int, layout: SegyLayout, traces: np.ndarray) -> np.ndarray:
     """Raw 240-byte headers of the traces numbered ``traces`` (ascending, 0-based).
 
-    Through a memory map of just their span, advised for random access so only the pages
-    holding the headers are touched (not the samples between them), then unmapped: reading
-    the headers costs a page fault per trace instead of a copy of the whole span, and the
-    mapped pages never outlive the call. Returns uint8 of shape (len(traces), 240).
+    Through memory maps of spans of at most :data:`MAP_BYTES`, advised for random access, so
+    mostly the pages holding the headers are touched (not the samples between them), then
+    unmapped: reading the headers costs a page fault per trace instead of a copy of the
+    whole span, and the mapped pages, which count as the process's memory while mapped,
+    never exceed one span. Returns uint8 of shape (len(traces), 240).
     """
     traces = np.asarray(traces, dtype=np.int64)
-    if traces.size == 0:
-        return np.zeros((0, 240), np.uint8)
+    out = np.empty((traces.size, 240), np.uint8)
     size = layout.trace_size
-    first = layout.data_start + int(traces[0]) * size
-    base = first - first % mmap.ALLOCATIONGRANULARITY
-    end = layout.data_start + (int(traces[-1]) + 1) * size
-    if end > os.fstat(fd).st_size:
+    if traces.size and layout.data_start + (int(traces[-1]) + 1) * size > os.fstat(fd).st_size:
         raise AaspiError(f"{layout.path}: the file ended before trace {int(traces[-1]) + 1}; it was truncated "
                          f"while importing.")
-    with mmap.mmap(fd, end - base, access=mmap.ACCESS_READ, offset=base) as m:
-        if hasattr(m, "madvise") and hasattr(mmap, "MADV_RANDOM"):
-            m.madvise(mmap.MADV_RANDOM)
-        span = int(traces[-1] - traces[0]) + 1
-        view = np.ndarray((span, 240), np.uint8, buffer=m, offset=first - base, strides=(size, 1))
-        try:
-            out = view[traces - traces[0]]  # copies the selected headers only
-        finally:
-            del view  # the map cannot close while numpy holds it
+    per_map = max(1, MAP_BYTES // size)
+    a = 0
+    while a < traces.size:
+        b = int(np.searchsorted(traces, traces[a] + per_map, side="left"))
+        first = layout.data_start + int(traces[a]) * size
+        base = first - first % mmap.ALLOCATIONGRANULARITY
+        end = layout.data_start + (int(traces[b - 1]) + 1) * size
+        with mmap.mmap(fd, end - base, access=mmap.ACCESS_READ, offset=base) as m:
+            if hasattr(m, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+                m.madvise(mmap.MADV_RANDOM)
+            span = int(traces[b - 1] - traces[a]) + 1
+            view = np.ndarray((span, 240), np.uint8, buffer=m, offset=first - base, strides=(size, 1))
+            try:
+                out[a:b] = view[traces[a:b] - traces[a]]  # copies the selected headers only
+            finally:
+                del view  # the map cannot close while numpy holds it
+        a = b
     return out
 
 

@@ -236,9 +236,12 @@ class _ZarrWriters:
         import zarr
 
         names = ("data", "trace_mask", "trace_header") if self.keep_headers else ("data", "trace_mask")
-        arrays = {name: zarr.open_array(self.path / name, mode="r+") for name in names}
-        direct = plain_chunks(arrays["data"], self.chunk_shape)
-        fill = float(arrays["data"].metadata.fill_value)
+        try:
+            arrays = {name: zarr.open_array(self.path / name, mode="r+") for name in names}
+            direct = plain_chunks(arrays["data"], self.chunk_shape)
+            fill = float(arrays["data"].metadata.fill_value)
+        except BaseException as e:  # noqa: BLE001 - keep draining, so the reader never waits forever
+            self.error = e
         while (item := self.blocks.get()) is not None:
             (i0, x0), data, alive, headers, buffer = item
             try:

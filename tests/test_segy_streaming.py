@@ -77,3 +77,16 @@ def test_writer_failure_reaches_the_caller_and_leaves_nothing(tmp_path, monkeypa
     with pytest.raises(OSError, match="No space left on device"):
         import_segy(SEGY / "f3.sgy", tmp_path / "v.zarr", chunks=(2, 2, 75))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_headers_read_through_many_small_maps(tmp_path, monkeypatch):
+    """Header maps of a few traces each (as for a survey far wider than one map) keep every
+    raw header: the export is still identical to the file."""
+    import aaspi_py.segy_geometry as segy_geometry
+
+    path, _ = shuffled_small(tmp_path)
+    monkeypatch.setattr(segy_geometry, "MAP_BYTES", 3 * 440)  # small.sgy traces are 440 bytes
+    vol = tmp_path / "v.zarr"
+    import_segy(path, vol)
+    export_segy(vol, tmp_path / "out.sgy")
+    assert (tmp_path / "out.sgy").read_bytes() == path.read_bytes()
