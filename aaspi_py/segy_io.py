@@ -18,8 +18,9 @@ Import makes two passes over the file with bounded memory:
 segyio holds the GIL while it reads; the writer's file writes do not need it. Progress and
 cancel are checked between blocks.
 
-Memory: :data:`QUEUE_BLOCKS` + :data:`WRITER_THREADS` + 1 block buffers of at most :data:`BLOCK_BYTES` each, plus
-about 40 bytes per trace for the geometry (line numbers, cdp coordinates, trace order).
+Memory: :data:`QUEUE_BLOCKS` + :data:`WRITER_THREADS` + 1 block buffers of at most
+:data:`BLOCK_BYTES` each, one header map of at most :data:`aaspi_py.segy_geometry.MAP_BYTES`,
+plus about 40 bytes per trace for the geometry (line numbers, cdp coordinates, trace order).
 
 Amplitudes are stored uncompressed (:data:`AMPLITUDE_COMPRESSORS`): lossless codecs save
 0-8 % on seismic-like float32 (blosc-lz4 with shuffle or bitshuffle nothing, zstd level 1
