@@ -1,5 +1,9 @@
 """SEG-Y sample formats: decoding to float32 and encoding back, exactly.
 
+The import decodes samples through segyio; :func:`decode` serves the files segyio cannot
+open (a variable number of extended textual headers) and is checked equal to segyio in the
+tests. The export encodes with :func:`encode`.
+
 Sample format codes (binary header bytes 3225-3226, SEG-Y rev 2 numbering):
 
 ====  ==========================  =========

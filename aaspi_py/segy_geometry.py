@@ -23,6 +23,8 @@ inline/crossline -> x/y map fitted to the live traces, so maps stay continuous.
 
 from __future__ import annotations
 
+import mmap
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,13 +38,15 @@ from .segy_layout import (
     SegyLayout,
     check_field,
     header_field,
-    prefetch,
 )
 
 #: refuse grids with more cells than this many per trace (plus a margin): such numbers are not line numbers
 MAX_CELLS_PER_TRACE = 16
 _CELL_MARGIN = 65536
 SCAN_BLOCK = 8192  # traces per header read
+_IOV_TRACES = 500  # headers per gather read (IOV_MAX is 1024 buffers)
+#: largest file span mapped at once to read trace headers
+MAP_BYTES = 16 << 20
 
 
 @dataclass
@@ -78,20 +82,70 @@ class Grid:
 def read_headers(layout: SegyLayout, start: int, stop: int) -> np.ndarray:
     """Raw trace headers of traces [start, stop), uint8 array of shape (n, 240).
 
-    Reads through a memory map of just that range, so only the header pages are touched
-    and the map is released afterwards (peak memory stays bounded whatever the file size).
+    One sequential gather read (``preadv``) per :data:`_IOV_TRACES` traces: the headers land
+    in the output, the samples between them in one small scratch buffer that stays in the
+    CPU cache. Reading every byte in order is what lets the kernel read the file ahead in
+    large requests (as ``cat`` does), and it leaves the samples in the page cache for the
+    trace pass that follows.
     """
     n = stop - start
+    out = np.empty((max(n, 0), 240), np.uint8)
     if n <= 0:
-        return np.zeros((0, 240), np.uint8)
-    offset = layout.data_start + start * layout.trace_size
-    # every page of the range is touched anyway: one sequential read-ahead beats page faults
-    prefetch(layout.path, offset, n * layout.trace_size)
-    mm = np.memmap(layout.path, dtype=layout.record_dtype, mode="r", offset=offset, shape=(n,))
+        return out
+    size = layout.trace_size
+    rows = memoryview(out.reshape(-1))
+    gap = memoryview(bytearray(size - 240))
+    fd = os.open(layout.path, os.O_RDONLY)
     try:
-        return np.array(mm["header"])
+        for c in range(0, n, _IOV_TRACES):
+            d = min(n, c + _IOV_TRACES)
+            iov: list[memoryview] = []
+            for i in range(c, d):
+                iov += (rows[i * 240:(i + 1) * 240], gap)
+            iov.pop()  # nothing to read after the last header
+            offset = layout.data_start + (start + c) * size
+            got = os.preadv(fd, iov, offset)
+            if got != (d - c) * size - len(gap):
+                raise AaspiError(f"{layout.path}: the file ended early at byte {offset + got}; it was "
+                                 f"truncated while importing.")
     finally:
-        del mm
+        os.close(fd)
+    return out
+
+
+def read_headers_at(fd: int, layout: SegyLayout, traces: np.ndarray) -> np.ndarray:
+    """Raw 240-byte headers of the traces numbered ``traces`` (ascending, 0-based).
+
+    Through memory maps of spans of at most :data:`MAP_BYTES`, advised for random access, so
+    mostly the pages holding the headers are touched (not the samples between them), then
+    unmapped: reading the headers costs a page fault per trace instead of a copy of the
+    whole span, and the mapped pages, which count as the process's memory while mapped,
+    never exceed one span. Returns uint8 of shape (len(traces), 240).
+    """
+    traces = np.asarray(traces, dtype=np.int64)
+    out = np.empty((traces.size, 240), np.uint8)
+    size = layout.trace_size
+    if traces.size and layout.data_start + (int(traces[-1]) + 1) * size > os.fstat(fd).st_size:
+        raise AaspiError(f"{layout.path}: the file ended before trace {int(traces[-1]) + 1}; it was truncated "
+                         f"while importing.")
+    per_map = max(1, MAP_BYTES // size)
+    a = 0
+    while a < traces.size:
+        b = int(np.searchsorted(traces, traces[a] + per_map, side="left"))
+        first = layout.data_start + int(traces[a]) * size
+        base = first - first % mmap.ALLOCATIONGRANULARITY
+        end = layout.data_start + (int(traces[b - 1]) + 1) * size
+        with mmap.mmap(fd, end - base, access=mmap.ACCESS_READ, offset=base) as m:
+            if hasattr(m, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+                m.madvise(mmap.MADV_RANDOM)
+            span = int(traces[b - 1] - traces[a]) + 1
+            view = np.ndarray((span, 240), np.uint8, buffer=m, offset=first - base, strides=(size, 1))
+            try:
+                out[a:b] = view[traces[a:b] - traces[a]]  # copies the selected headers only
+            finally:
+                del view  # the map cannot close while numpy holds it
+        a = b
+    return out
 
 
 def read_field(layout: SegyLayout, byte: int, indices: np.ndarray) -> np.ndarray:

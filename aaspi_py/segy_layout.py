@@ -39,19 +39,6 @@ DELAY, SAMPLE_COUNT, SAMPLE_INTERVAL, TIME_SCALAR = 109, 115, 117, 215
 TRACE_ID, SEQ_LINE, SEQ_FILE = 29, 1, 5
 
 
-def prefetch(path: str, offset: int, length: int) -> None:
-    """Ask the kernel to read a byte range ahead, in large sequential requests (Linux and
-    other POSIX systems; a no-op elsewhere). Reads that follow then come from the page
-    cache instead of many small strided requests."""
-    if length <= 0 or not hasattr(os, "posix_fadvise"):
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_WILLNEED)
-    finally:
-        os.close(fd)
-
-
 def check_field(byte: int, what: str) -> int:
     """The size of the trace header field starting at ``byte``; a one-line error otherwise."""
     if byte not in TRACE_FIELDS:

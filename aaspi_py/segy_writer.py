@@ -1,5 +1,12 @@
 """Volume -> SEG-Y file (:func:`export_segy`), streaming one block of traces at a time.
 
+A reader thread loads the next block (zarr samples and raw trace headers) while this one is
+encoded and written, and each written block is handed to the disk at once (instead of the
+kernel holding it back until the end), so the export runs at the speed of the slower of
+reading the volume and writing the file. The samples are encoded here rather than through
+segyio, which cannot write the raw trace headers a byte-identical export needs (see
+``benches/segy_ingest.py`` for the speeds).
+
 Which headers, which sample format, which traces:
 
 1. **The imported volume itself** (it holds ``trace_header`` and ``trace_order``): the
@@ -31,6 +38,7 @@ import base64
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -251,10 +259,11 @@ def export_segy(src, dst: str | os.PathLike, *, overwrite: bool = False, progres
     else:
         ds, folder = open_volume(src), Path(src).resolve().parent
     plan = _plan(ds, folder)
+    chunks = _DirectChunks.of(Path(src) / "data") if folder is not None else None
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(dst)
     try:
-        written = _write(ds, plan, tmp, progress)
+        written = _write(ds, plan, tmp, progress, chunks)
         commit_path(tmp, dst, overwrite=overwrite)
     except BaseException:
         remove_path(tmp)
@@ -270,7 +279,72 @@ def export_segy(src, dst: str | os.PathLike, *, overwrite: bool = False, progres
             "endian": plan.endian, "headers": plan.mode, "seconds": round(seconds, 3)}
 
 
-def _write(ds: xr.Dataset, plan: _Plan, path: Path, progress) -> int:
+def start_writeback(paths, fd: int | None = None, offset: int = 0, length: int = 0) -> None:
+    """Have the kernel start writing these files (or this range of ``fd``) to disk now.
+
+    Linux keeps up to a tenth of RAM of written data in memory before writing any of it, so
+    a long write would otherwise leave gigabytes for the final flush; handing each finished
+    piece over at once lets the disk write while the next piece is prepared.
+    ``POSIX_FADV_DONTNEED`` starts the write without waiting for it (and then drops the
+    pages already clean). A no-op where ``posix_fadvise`` does not exist.
+    """
+    if not hasattr(os, "posix_fadvise"):
+        return
+    if fd is not None:
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+    for path in paths:
+        try:
+            handle = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue  # a chunk zarr did not write (all fill value)
+        try:
+            os.posix_fadvise(handle, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(handle)
+
+
+class _DirectChunks:
+    """The volume's amplitude read straight from its plain chunk files (see
+    :mod:`aaspi_py.segy_chunks`) into two block buffers used in turn: one being read by the
+    reader thread while the other is encoded and written."""
+
+    def __init__(self, root: Path, chunk_shape: tuple[int, int, int], samples: int):
+        self.root, self.chunk_shape, self.samples = root, chunk_shape, samples
+        self.buffers: list[np.ndarray | None] = [None, None]
+        self.turn = 0
+
+    @classmethod
+    def of(cls, root: Path) -> _DirectChunks | None:
+        import zarr
+
+        from .segy_chunks import plain_chunks
+
+        try:
+            array = zarr.open_array(root, mode="r")
+        except Exception:  # noqa: BLE001 - not a plain zarr array: read through xarray
+            return None
+        if not plain_chunks(array):
+            return None
+        return cls(root, tuple(array.metadata.chunk_grid.chunk_shape), array.shape[2])
+
+    def read(self, i0: int, i1: int, x0: int, x1: int) -> np.ndarray:
+        """Samples of the block as (traces, pieces, chunk samples), a view of a buffer that
+        stays valid until the next-but-one call."""
+        from .segy_chunks import read_chunk_files
+
+        cs = self.chunk_shape[2]
+        npieces = -(-self.samples // cs)
+        n = (i1 - i0) * (x1 - x0)
+        buf = self.buffers[self.turn]
+        if buf is None or buf.size < npieces * n * cs:
+            buf = self.buffers[self.turn] = np.empty(npieces * n * cs, np.float32)
+        self.turn = 1 - self.turn
+        pieces = buf[:npieces * n * cs].reshape(npieces, i1 - i0, x1 - x0, cs)
+        read_chunk_files(self.root, i0, x0, pieces, self.chunk_shape)
+        return pieces.reshape(npieces, n, cs).transpose(1, 0, 2)
+
+
+def _write(ds: xr.Dataset, plan: _Plan, path: Path, progress, chunks: _DirectChunks | None = None) -> int:
     ni, nx, ns = ds["data"].shape
     record = np.dtype([("header", np.uint8, (240,)), ("samples", sample_dtype(plan.format, plan.endian), (ns,))])
     size = record.itemsize
@@ -278,34 +352,99 @@ def _write(ds: xr.Dataset, plan: _Plan, path: Path, progress) -> int:
     if len(plan.textual) != TEXT_SIZE or len(plan.binary) != 400:
         raise AaspiError("The volume's SEG-Y textual/binary headers are damaged (wrong length); "
                          "re-import the SEG-Y file.")
+    scalars = None
     if plan.mode == "generated":
         cx_, cy_ = ds["cdp_x"].values, ds["cdp_y"].values
         delay, tscalar = _time_scalar(float(ds["sample"].values[0]))
         scalars = (_coordinate_scalar(np.concatenate([cx_.ravel(), cy_.ravel()])), delay, tscalar)
     i_edges, x_edges = _block_edges(ds)
+    blocks = [(i0, i1, x0, x1) for i0, i1 in zip(i_edges[:-1], i_edges[1:])
+              for x0, x1 in zip(x_edges[:-1], x_edges[1:])]
     written = done = 0
-    with open(path, "wb") as f:
+    records = _Records(record)
+    with open(path, "wb") as f, ThreadPoolExecutor(1, thread_name_prefix="segy-export-reader") as reader:
         f.write(plan.textual + plan.binary + plan.extended)
         f.truncate(start + plan.traces * size)
-        for i0, i1 in zip(i_edges[:-1], i_edges[1:]):
-            for x0, x1 in zip(x_edges[:-1], x_edges[1:]):
-                data = np.asarray(ds["data"][i0:i1, x0:x1].values).reshape(-1, ns)
-                if plan.mode == "generated":
-                    order = (np.arange(i0, i1)[:, None] * nx + np.arange(x0, x1)[None, :]).ravel()
-                    live = np.asarray(ds["trace_mask"][i0:i1, x0:x1].values)
-                    headers = _generated_headers(ds, i0, i1, x0, x1, live, plan.endian, scalars)
-                    data = np.where(live.reshape(-1, 1), data, 0)
-                else:
-                    order = np.asarray(plan.order[i0:i1, x0:x1].values).ravel().astype(np.int64)
-                    headers = np.asarray(plan.headers[i0:i1, x0:x1].values).reshape(-1, 240)
-                written += _write_traces(f, start, size, record, order, headers, data, plan)
-                done += (i1 - i0) * (x1 - x0)
-                progress.update(done / (ni * nx), "writing SEG-Y traces")
+        pending = reader.submit(_read_block, ds, plan, blocks[0], scalars, chunks) if blocks else None
+        for k, block in enumerate(blocks):
+            order, headers, data = pending.result()
+            # the next block is read while this one is encoded and written
+            pending = (reader.submit(_read_block, ds, plan, blocks[k + 1], scalars, chunks)
+                       if k + 1 < len(blocks) else None)
+            span = _write_traces(f, start, size, records, order, headers, data, plan)
+            written += span[0]
+            if span[0]:
+                f.flush()
+                start_writeback((), f.fileno(), start + span[1] * size, (span[2] - span[1]) * size)
+            i0, i1, x0, x1 = block
+            done += (i1 - i0) * (x1 - x0)
+            progress.update(done / (ni * nx), "writing SEG-Y traces")
+            try:
                 progress.check()
+            except BaseException:
+                if pending is not None:
+                    pending.cancel()
+                raise
     if written != plan.traces:
         raise AaspiError(f"Export wrote {written} traces but the source SEG-Y had {plan.traces}; the volume's "
                          f"trace_order does not match its headers — re-import the SEG-Y file.")
     return written
+
+
+def _read_block(ds: xr.Dataset, plan: _Plan, block: tuple[int, int, int, int], scalars,
+                chunks: _DirectChunks | None = None):
+    """Trace positions in the file, raw headers and float32 samples of one grid block; the
+    samples as (traces, samples), or (traces, pieces, chunk samples) from plain chunk files."""
+    i0, i1, x0, x1 = block
+    ns = ds.sizes["sample"]
+    nx = ds.sizes["crossline"]
+    if chunks is not None and plan.mode != "generated":
+        data = chunks.read(i0, i1, x0, x1)
+    else:
+        data = np.asarray(ds["data"][i0:i1, x0:x1].values).reshape(-1, ns)
+    if plan.mode == "generated":
+        order = (np.arange(i0, i1)[:, None] * nx + np.arange(x0, x1)[None, :]).ravel()
+        live = np.asarray(ds["trace_mask"][i0:i1, x0:x1].values)
+        headers = _generated_headers(ds, i0, i1, x0, x1, live, plan.endian, scalars)
+        data = np.where(live.reshape(-1, 1), data, 0)
+    else:
+        order = np.asarray(plan.order[i0:i1, x0:x1].values).ravel().astype(np.int64)
+        headers = np.asarray(plan.headers[i0:i1, x0:x1].values).reshape(-1, 240)
+    return order, headers, data
+
+
+class _Records:
+    """A reusable array of SEG-Y trace records (fresh memory costs a page fault a page)."""
+
+    def __init__(self, record: np.dtype):
+        self.record, self.array = record, np.empty(0, record)
+
+    def take(self, n: int) -> np.ndarray:
+        if self.array.size < n:
+            self.array = np.empty(n, self.record)
+        return self.array[:n]
+
+
+def _put_samples(samples: np.ndarray, data: np.ndarray, plan: _Plan) -> None:
+    """Encode float32 traces into the records' sample field, (traces, samples) or
+    (traces, pieces, chunk samples) as read from chunk files."""
+    if data.ndim == 2:
+        samples[...] = encode(data, plan.format, plan.endian)
+        return
+    m, ns = samples.shape
+    cs = data.shape[2]
+    full = ns // cs
+    target = samples if plan.format in (5, 6) else np.empty((m, ns), np.float32)
+    # float formats take the values as they are (the assignment swaps bytes); the others go
+    # through encode (IBM, integer rounding and clipping)
+    if full:
+        view = target[:, :full * cs].reshape(m, full, cs)
+        assert np.shares_memory(view, target)  # a view, so the assignment lands in the records
+        view[...] = data[:, :full]
+    if full * cs < ns:
+        target[:, full * cs:] = data[:, full, :ns - full * cs]
+    if target is not samples:
+        samples[...] = encode(target, plan.format, plan.endian)
 
 
 def _block_edges(ds: xr.Dataset) -> tuple[list[int], list[int]]:
@@ -320,20 +459,23 @@ def _block_edges(ds: xr.Dataset) -> tuple[list[int], list[int]]:
     return (list(range(0, ni, ci * ki)) + [ni], list(range(0, nx, cx * kx)) + [nx])
 
 
-def _write_traces(f, start: int, size: int, record: np.dtype, order: np.ndarray, headers: np.ndarray,
-                  data: np.ndarray, plan: _Plan) -> int:
+def _write_traces(f, start: int, size: int, records: _Records, order: np.ndarray, headers: np.ndarray,
+                  data: np.ndarray, plan: _Plan) -> tuple[int, int, int]:
+    """Write the traces of one block at their places in the file; returns the number of
+    traces and the first and past-the-last trace position written."""
     keep = np.flatnonzero(order >= 0)
     keep = keep[np.argsort(order[keep], kind="stable")]
     traces = order[keep]
     if traces.size == 0:
-        return 0
-    rec = np.empty(traces.size, record)
-    rec["header"] = headers[keep]
-    rec["samples"] = encode(data[keep], plan.format, plan.endian)
+        return 0, 0, 0
+    rec = records.take(traces.size)
+    in_order = keep.size == order.size and bool(np.all(keep == np.arange(keep.size)))
+    rec["header"] = headers if in_order else headers[keep]
+    _put_samples(rec["samples"], data if in_order else data[keep], plan)
     raw = memoryview(rec.view(np.uint8))
     breaks = np.flatnonzero(np.diff(traces) != 1) + 1
     for a, b in zip(np.r_[0, breaks].tolist(), np.r_[breaks, traces.size].tolist()):
         f.seek(start + int(traces[a]) * size)
         f.write(raw[a * size:b * size])
-    return int(traces.size)
+    return int(traces.size), int(traces[0]), int(traces[-1]) + 1
 

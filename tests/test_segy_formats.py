@@ -104,21 +104,3 @@ def test_header_fields_match_segyio():
         if byte in (115, 117):  # segyio reads the sample count and interval unsigned
             mine %= 1 << 16
         assert mine == ref[byte], byte
-
-
-@pytest.mark.parametrize("endian", [">", "<"])
-def test_compiled_ibm_kernel_matches_numpy_bit_for_bit(endian):
-    from aaspi_py.segy_kernels import ibm_records_to_float32
-
-    rng = np.random.default_rng(5)
-    n, ns = 64, 1000
-    words = rng.integers(0, 2**32, n * ns, dtype=np.uint64).astype(np.uint32)  # every kind of word
-    words[: n * ns // 2] = _normalised_ibm(rng, n * ns // 2)  # and plenty of ordinary ones
-    edges = [0, 0x80000000, 0x40000000, 0x21100000, 0x21200000, 0x211FFFFF, 0x22100000, 0x60FFFFFF,
-             0x60100000, 0x611FFFFF, 0x61200000, 0x7FFFFFFF, 0xFFFFFFFF, 0x41000001, 0x00100000]
-    words[: len(edges)] = edges
-    records = np.zeros((n, 240 + 4 * ns), np.uint8)
-    records[:, 240:] = words.astype(endian + "u4").view(np.uint8).reshape(n, -1)
-    view = records.reshape(-1).view(np.uint32).reshape(n, -1)[:, 60:]
-    out = ibm_records_to_float32(view, endian == ">", np.empty((n, ns), np.float32))
-    np.testing.assert_array_equal(out.view(np.uint32).ravel(), ibm_to_float32(words).view(np.uint32))

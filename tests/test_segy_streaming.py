@@ -1,0 +1,92 @@
+"""SEG-Y import and export streaming: chunk files written and read without zarr's machinery
+are zarr's own, odd chunk shapes stay exact, failures in the writer thread reach the caller."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import segyio
+from segy_files import SEGY, endian_of, segyio_traces, shuffled_small
+
+import aaspi_py.segy_io as segy_io
+from aaspi_py import open_volume
+from aaspi_py.segy_io import export_segy, import_segy
+
+
+def _chunk_files(volume):
+    root = volume / "data" / "c"
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("name, chunks", [("f3.sgy", (4, 3, 7)), ("small-lsb.sgy", (2, 3, 16)),
+                                          ("ex2_complete_3d_75x71x26.segy", (64, 64, 128))])
+def test_chunk_files_are_those_zarr_writes(tmp_path, monkeypatch, name, chunks):
+    """The plain chunk files (edge chunks padded) are byte for byte what zarr itself writes."""
+    import_segy(SEGY / name, tmp_path / "direct.zarr", chunks=chunks)
+    monkeypatch.setattr(segy_io, "plain_chunks", lambda array, shape: False)
+    import_segy(SEGY / name, tmp_path / "zarr.zarr", chunks=chunks)
+    direct, through_zarr = _chunk_files(tmp_path / "direct.zarr"), _chunk_files(tmp_path / "zarr.zarr")
+    assert direct.keys() == through_zarr.keys() and len(direct) > 1
+    assert direct == through_zarr
+
+
+@pytest.mark.parametrize("chunks", [(4, 3, 7), (23, 18, 75), (5, 18, 16)])
+def test_odd_chunk_shapes_stay_exact_both_ways(tmp_path, chunks):
+    """Values equal segyio's and the export is identical to the file, whatever the chunking."""
+    vol = tmp_path / "v.zarr"
+    import_segy(SEGY / "f3.sgy", vol, chunks=chunks)
+    ds = open_volume(vol)
+    assert ds["data"].encoding["chunks"] == chunks
+    with segyio.open(SEGY / "f3.sgy") as f:
+        np.testing.assert_array_equal(ds["data"].values, segyio.tools.cube(f).astype(np.float32))
+    export_segy(vol, tmp_path / "out.sgy")
+    assert (tmp_path / "out.sgy").read_bytes() == (SEGY / "f3.sgy").read_bytes()
+
+
+def test_unsorted_file_with_small_chunks_round_trip(tmp_path):
+    """Traces in random order, blocks of several chunks: file order and values kept."""
+    path, _ = shuffled_small(tmp_path)
+    vol = tmp_path / "v.zarr"
+    import_segy(path, vol, chunks=(2, 2, 8))
+    traces, _ = segyio_traces(path)
+    ds = open_volume(vol)
+    order = ds["trace_order"].values
+    np.testing.assert_array_equal(ds["data"].values[order >= 0], traces[order[order >= 0]])
+    export_segy(vol, tmp_path / "out.sgy")
+    assert (tmp_path / "out.sgy").read_bytes() == path.read_bytes()
+
+
+def test_export_of_an_open_dataset_equals_export_of_the_path(tmp_path):
+    """Reading through xarray (a Dataset given) and from the chunk files give the same file."""
+    vol = tmp_path / "v.zarr"
+    import_segy(SEGY / "small-lsb.sgy", vol, chunks=(2, 2, 16))
+    export_segy(vol, tmp_path / "a.sgy")
+    export_segy(open_volume(vol), tmp_path / "b.sgy")
+    assert (tmp_path / "a.sgy").read_bytes() == (tmp_path / "b.sgy").read_bytes() \
+        == (SEGY / "small-lsb.sgy").read_bytes()
+    assert endian_of(SEGY / "small-lsb.sgy") == "little"
+
+
+def test_writer_failure_reaches_the_caller_and_leaves_nothing(tmp_path, monkeypatch):
+    """A write error in the writer thread (a full disk) stops the import with that error."""
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(segy_io, "write_chunk_files", full_disk)
+    monkeypatch.setattr(segy_io, "BLOCK_BYTES", 4096)  # many blocks: the reader must stop too
+    with pytest.raises(OSError, match="No space left on device"):
+        import_segy(SEGY / "f3.sgy", tmp_path / "v.zarr", chunks=(2, 2, 75))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_headers_read_through_many_small_maps(tmp_path, monkeypatch):
+    """Header maps of a few traces each (as for a survey far wider than one map) keep every
+    raw header: the export is still identical to the file."""
+    import aaspi_py.segy_geometry as segy_geometry
+
+    path, _ = shuffled_small(tmp_path)
+    monkeypatch.setattr(segy_geometry, "MAP_BYTES", 3 * 440)  # small.sgy traces are 440 bytes
+    vol = tmp_path / "v.zarr"
+    import_segy(path, vol)
+    export_segy(vol, tmp_path / "out.sgy")
+    assert (tmp_path / "out.sgy").read_bytes() == path.read_bytes()
