@@ -172,14 +172,20 @@ def _compute_distributed(client, objs, progress, status):
     if progress is not None and progress.cancelled:
         raise Cancelled("cancelled by the user")
     futures = client.compute(list(objs))
+    keys = _graph_keys(objs)
+    done = 0
     try:
         while True:
             states = [f.status for f in futures]
+            finished = all(s in ("finished", "error", "cancelled") for s in states)
             if progress is not None:
-                progress.update(sum(s == "finished" for s in states) / max(1, len(states)), status)
+                # per finished task of the whole graph, not per output: a module writes few
+                # outputs of many chunks each
+                done = max(done, len(keys) if finished else _tasks_done(client, keys))
+                progress.update(done / max(1, len(keys)), status)
                 if progress.cancelled:
                     raise Cancelled("cancelled by the user")
-            if all(s in ("finished", "error", "cancelled") for s in states):
+            if finished:
                 break
             time.sleep(0.2)
         return tuple(client.gather(futures))
@@ -193,6 +199,46 @@ def _compute_distributed(client, objs, progress, status):
             while quiet < 3 and time.monotonic() < deadline:
                 quiet = quiet + 1 if sum(client.run(_busy).values()) == 0 else 0
                 time.sleep(0.05)
+
+
+def _graph_keys(objs) -> list:
+    """Every task key of the dask collections ``objs`` (after dask's optimisation)."""
+    from dask.base import collections_to_expr
+
+    try:
+        graph = collections_to_expr(list(objs), optimize_graph=True).__dask_graph__()
+    except Exception:  # noqa: BLE001 - an exotic collection: count outputs only
+        return [k for o in objs for k in dask.base.flatten([o.__dask_keys__()])]
+    return [k for k in graph]
+
+
+def _tasks_done(client, keys: list) -> int:
+    """How many of ``keys`` the scheduler has finished (in memory, or released after use)."""
+    try:
+        return int(client.run_on_scheduler(_count_done, keys=[str(k) for k in keys]))
+    except Exception:  # noqa: BLE001 - a scheduler busy or going away: report nothing new
+        return 0
+
+
+def _count_done(dask_scheduler, keys) -> int:
+    """Runs on the scheduler: keys no longer waiting or running (missing = done and forgotten)."""
+    tasks = dask_scheduler.tasks
+    pending = ("released", "waiting", "processing", "no-worker", "queued")
+    by_name = {str(k): ts for k, ts in tasks.items()}
+    return sum(1 for k in keys if k not in by_name or by_name[k].state not in pending)
+
+
+def worker_memory_limit() -> int:
+    """The smallest memory limit of the connected dask.distributed workers (0: none known)."""
+    client = _distributed_client()
+    if client is None or dask.config.get("scheduler", None) not in (None, "dask.distributed"):
+        return 0
+    try:
+        limits = [w.get("memory_limit") or 0 for w in client.scheduler_info()["workers"].values()]
+    except Exception:  # noqa: BLE001
+        return 0
+    limits = [x for x in limits if x]
+    return int(min(limits)) if limits else 0
 
 
 #: worker task states that may still run user code
