@@ -228,11 +228,16 @@ def _count_done(dask_scheduler, keys) -> int:
     return sum(1 for k in keys if k not in by_name or by_name[k].state not in pending)
 
 
+def distributed_active() -> bool:
+    """Whether dask work now runs on a dask.distributed client."""
+    return dask.config.get("scheduler", None) in (None, "dask.distributed") and _distributed_client() is not None
+
+
 def worker_memory_limit() -> int:
     """The smallest memory limit of the connected dask.distributed workers (0: none known)."""
-    client = _distributed_client()
-    if client is None or dask.config.get("scheduler", None) not in (None, "dask.distributed"):
+    if not distributed_active():
         return 0
+    client = _distributed_client()
     try:
         limits = [w.get("memory_limit") or 0 for w in client.scheduler_info()["workers"].values()]
     except Exception:  # noqa: BLE001

@@ -152,19 +152,20 @@ def store_blocks(data: Any, target) -> Any:
                          name=f"write-{tokenize(data.name, str(target.store_path))}")
 
 
-def write_volumes(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], *extras: Any,
+def write_volumes(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], *partials: Any,
                   chunks: Sequence[int] | None = None, progress=None, status: str | None = None,
                   compute=None) -> tuple:
-    """Write several output volumes in one pass, chunk by chunk; return ``extras`` computed.
+    """Write several output volumes in one pass, chunk by chunk; return ``partials`` summed.
 
     Parameters
     ----------
     outputs : sequence of (Dataset, path)
         Volumes from :func:`~aaspi_py.volume.build_dataset` with lazy (dask) data, and
         where to write each (a fresh directory, usually from ``ctx.volume_output``).
-    *extras
-        Other dask collections computed in the same pass (per-chunk statistics that share
-        the outputs' tasks).
+    *partials
+        Per-chunk statistics computed in the same pass: dask arrays of shape
+        ``(n_blocks_inline, n_blocks_crossline, n_blocks_sample, ...)`` with one element
+        (or one vector) per output chunk, usually sharing the outputs' tasks.
     chunks : (int, int, int), optional
         zarr chunk shape of the outputs (default :data:`~aaspi_py.volume.DEFAULT_CHUNKS`).
     progress, status
@@ -174,15 +175,48 @@ def write_volumes(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], *extr
 
     Returns
     -------
-    tuple
-        The computed ``extras``.
+    tuple of ndarray
+        Each of ``partials`` summed over its three block axes (float64 or int64).
+
+    Notes
+    -----
+    On the local schedulers the chunks are computed one slab of chunk rows (along inline)
+    at a time, so that the chunks held at once do not grow with the number of inlines
+    (dask's own ordering may read far ahead of the writes); a filter's halo is then read
+    again at each slab edge. On a dask.distributed cluster the whole graph is submitted
+    at once: its scheduler queues the reads by the workers' free threads.
     """
     from .scheduler import compute as default_compute
+    from .scheduler import distributed_active
 
+    compute = compute or default_compute
     writes = [store_blocks(ds["data"].data, create_volume(ds, path, chunks=chunks)) for ds, path in outputs]
-    results = (compute or default_compute)(*writes, *extras, progress=progress, status=status)
-    written = [int(np.sum(r)) for r in results[:len(writes)]]
+    if not writes:
+        return tuple(np.asarray(r).sum(axis=(0, 1, 2)) for r in compute(*partials, progress=progress, status=status))
+    numblocks = writes[0].numblocks
+    for p in partials:
+        if tuple(p.numblocks[:3]) != tuple(numblocks) or any(c != (1,) * len(c) for c in p.chunks[:3]):
+            raise AaspiError("write_volumes: partials need one chunk per output chunk on their first three axes.")
+    regions = [(slice(None), slice(None))] if distributed_active() else batches(numblocks)
+    written = np.zeros(len(writes), dtype=np.int64)
+    totals: list[Any] = [0] * len(partials)
+    for n, (rows, cols) in enumerate(regions):
+        part = None if progress is None else progress.sub(n / len(regions), (n + 1) / len(regions))
+        batch = [w.blocks[rows, cols] for w in writes] + [p.blocks[rows, cols] for p in partials]
+        results = compute(*batch, progress=part, status=status)
+        written += [int(np.sum(r)) for r in results[:len(writes)]]
+        for j, r in enumerate(results[len(writes):]):
+            totals[j] = totals[j] + np.asarray(r).sum(axis=(0, 1, 2))
     for (ds, path), n in zip(outputs, written):
         if n != ds["data"].size:  # a chunk lost on the way is an error, never a quiet hole
             raise AaspiError(f"{path}: {n} of {ds['data'].size} voxels written.")
-    return tuple(results[len(writes):])
+    return tuple(totals)
+
+
+def batches(numblocks: Sequence[int], threads: int | None = None) -> list[tuple[slice, slice]]:
+    """Block regions (inline rows, crossline columns; all sample blocks) computed one after
+    the other on the local schedulers: about two chunks per thread each, in inline order."""
+    threads = threads or os.cpu_count() or 1
+    ni, nx, ns = numblocks
+    cols = max(1, min(nx, -(-2 * threads // ns)))
+    return [(slice(i, i + 1), slice(j, j + cols)) for i in range(ni) for j in range(0, nx, cols)]

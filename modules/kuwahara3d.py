@@ -19,7 +19,7 @@ def _change_block(x, y, live):
 
 
 def _change_statistics(x, y, live):
-    """Dask array (8,): sums of ``change_sums`` over all blocks of ``x`` (input) and ``y``,
+    """Dask array (blocks..., 8): ``change_sums`` of each block of ``x`` (input) and ``y``,
     one small task per block beside the block's write."""
     import dask.array as da
     import numpy as np
@@ -28,7 +28,7 @@ def _change_statistics(x, y, live):
     live = da.from_array(np.ascontiguousarray(live)[:, :, None], chunks=(x.chunks[0], x.chunks[1], 1))
     parts = da.map_blocks(_change_block, x, y, live, new_axis=3, chunks=(*((1,) * n for n in x.numblocks), (8,)),
                           dtype=np.float64)
-    return parts.sum(axis=(0, 1, 2))
+    return parts
 
 
 def memory_needed(shape, n_inputs, window, selection, chunks):
