@@ -172,8 +172,7 @@ def _compute_distributed(client, objs, progress, status):
     if progress is not None and progress.cancelled:
         raise Cancelled("cancelled by the user")
     futures = client.compute(list(objs))
-    keys = _graph_keys(objs)
-    done = 0
+    counter = _TaskCounter(client, futures)
     try:
         while True:
             states = [f.status for f in futures]
@@ -181,8 +180,7 @@ def _compute_distributed(client, objs, progress, status):
             if progress is not None:
                 # per finished task of the whole graph, not per output: a module writes few
                 # outputs of many chunks each
-                done = max(done, len(keys) if finished else _tasks_done(client, keys))
-                progress.update(done / max(1, len(keys)), status)
+                progress.update(1.0 if finished else counter.fraction(), status)
                 if progress.cancelled:
                     raise Cancelled("cancelled by the user")
             if finished:
@@ -201,31 +199,49 @@ def _compute_distributed(client, objs, progress, status):
                 time.sleep(0.05)
 
 
-def _graph_keys(objs) -> list:
-    """Every task key of the dask collections ``objs`` (after dask's optimisation)."""
-    from dask.base import collections_to_expr
+class _TaskCounter:
+    """Finished share of all the tasks behind some futures, asked of the scheduler.
 
-    try:
-        graph = collections_to_expr(list(objs), optimize_graph=True).__dask_graph__()
-    except Exception:  # noqa: BLE001 - an exotic collection: count outputs only
-        return [k for o in objs for k in dask.base.flatten([o.__dask_keys__()])]
-    return [k for k in graph]
+    The tasks are counted once the graph has reached the scheduler; a task is finished
+    when it is no longer waiting or running (tasks done and no longer needed are forgotten
+    by the scheduler, so finished = total - still pending). Never goes back.
+    """
+
+    def __init__(self, client, futures) -> None:
+        self._client = client
+        self._keys = [f.key for f in futures]
+        self._total = 0
+        self._done = 0.0
+
+    def fraction(self) -> float:
+        try:
+            total, pending = self._client.run_on_scheduler(_pending_tasks, keys=self._keys)
+        except Exception:  # noqa: BLE001 - a scheduler busy or going away: report nothing new
+            return self._done
+        if not self._total:
+            self._total = total  # 0 until the whole graph has arrived
+        if self._total:
+            self._done = max(self._done, (self._total - pending) / self._total)
+        return self._done
 
 
-def _tasks_done(client, keys: list) -> int:
-    """How many of ``keys`` the scheduler has finished (in memory, or released after use)."""
-    try:
-        return int(client.run_on_scheduler(_count_done, keys=[str(k) for k in keys]))
-    except Exception:  # noqa: BLE001 - a scheduler busy or going away: report nothing new
-        return 0
-
-
-def _count_done(dask_scheduler, keys) -> int:
-    """Runs on the scheduler: keys no longer waiting or running (missing = done and forgotten)."""
+def _pending_tasks(dask_scheduler, keys) -> tuple[int, int]:
+    """Runs on the scheduler: (tasks behind ``keys``, those still waiting or running);
+    (0, 0) while some of ``keys`` have not arrived."""
     tasks = dask_scheduler.tasks
+    if any(k not in tasks for k in keys):
+        return 0, 0
     pending = ("released", "waiting", "processing", "no-worker", "queued")
-    by_name = {str(k): ts for k, ts in tasks.items()}
-    return sum(1 for k in keys if k not in by_name or by_name[k].state not in pending)
+    seen, stack, n_pending = set(), [tasks[k] for k in keys], 0
+    while stack:
+        ts = stack.pop()
+        if ts.key in seen:
+            continue
+        seen.add(ts.key)
+        if ts.state in pending:
+            n_pending += 1
+            stack.extend(ts.dependencies)
+    return len(seen), n_pending
 
 
 def distributed_active() -> bool:
@@ -237,13 +253,13 @@ def worker_memory_limit() -> int:
     """The smallest memory limit of the connected dask.distributed workers (0: none known)."""
     if not distributed_active():
         return 0
-    client = _distributed_client()
     try:
-        limits = [w.get("memory_limit") or 0 for w in client.scheduler_info()["workers"].values()]
-    except Exception:  # noqa: BLE001
+        workers = _distributed_client().scheduler_info()["workers"].values()
+    except Exception:  # noqa: BLE001 - no answer: no limit known
         return 0
+    limits = [int(w.get("memory_limit") or 0) for w in workers]
     limits = [x for x in limits if x]
-    return int(min(limits)) if limits else 0
+    return min(limits) if limits else 0
 
 
 #: worker task states that may still run user code

@@ -207,10 +207,28 @@ def write_volumes(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], *part
         written += [int(np.sum(r)) for r in results[:len(writes)]]
         for j, r in enumerate(results[len(writes):]):
             totals[j] = totals[j] + np.asarray(r).sum(axis=(0, 1, 2))
+        release_freed_memory()
     for (ds, path), n in zip(outputs, written):
         if n != ds["data"].size:  # a chunk lost on the way is an error, never a quiet hole
             raise AaspiError(f"{path}: {n} of {ds['data'].size} voxels written.")
     return tuple(totals)
+
+
+def release_freed_memory() -> None:
+    """Give memory freed by finished chunks back to the system.
+
+    glibc raises its mmap threshold after large blocks are freed, so later chunk buffers
+    come from the heap, whose freed pages it keeps: without a trim the resident size
+    creeps up with the number of chunks, not with what is live.
+    """
+    if os.environ.get("AASPI_NO_TRIM"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def batches(numblocks: Sequence[int], threads: int | None = None) -> list[tuple[slice, slice]]:

@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-WORK = Path(__file__).resolve().parent / "_work" / "memory"
+WORK = Path(os.environ.get("AASPI_MEMORY_WORK", str(Path(__file__).resolve().parent / "_work" / "memory")))
 ATTRS = ("a1", "a2", "a3")
 
 #: module runs: name -> (module id, parameters)
