@@ -99,6 +99,17 @@ def _copy(project, folder):
     return aaspi_py.Project.open(folder)
 
 
+_THREADS: dict = {}
+
+
+def _on_threads(run, survey, folder):
+    """Outputs of the default threads run (each run once per test module)."""
+    if run not in _THREADS:
+        module, params = run.split("-")[0], RUNS[run]
+        _THREADS[run] = _volumes(aaspi_py.run(module, _copy(survey, folder).root, **params))
+    return _THREADS[run]
+
+
 def _volumes(result):
     return {name: aaspi_py.open_volume(path)["data"].values for name, path in result.outputs.items()
             if str(path).endswith(".zarr")}
@@ -108,11 +119,11 @@ def _volumes(result):
 def test_cluster_run_equals_threads_and_progress_is_per_task(run, cluster, survey, tmp_path):
     address, _ = cluster
     module, params = run.split("-")[0], RUNS[run]
-    here = aaspi_py.run(module, _copy(survey, tmp_path / "threads").root, **params)
+    a = _on_threads(run, survey, tmp_path / "threads")
     progress = Recording()
     there = aaspi_py.run(module, _copy(survey, tmp_path / "cluster").root, scheduler=address, progress=progress,
                          **params)
-    a, b = _volumes(here), _volumes(there)
+    b = _volumes(there)
     assert sorted(a) == sorted(b) and a
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
@@ -124,8 +135,7 @@ def test_cluster_run_equals_threads_and_progress_is_per_task(run, cluster, surve
 
 def test_a_worker_killed_mid_run_gives_the_same_output(cluster, survey, tmp_path):
     address, procs = cluster
-    params = dict(inputs=["a1", "a2", "a3"], selection="joint", window=[3, 3, 5])
-    here = aaspi_py.run("kuwahara3d", _copy(survey, tmp_path / "threads").root, **params)
+    a = _on_threads("kuwahara3d-joint", survey, tmp_path / "threads")
     killed = threading.Event()
 
     def kill_one(fraction):
@@ -134,8 +144,9 @@ def test_a_worker_killed_mid_run_gives_the_same_output(cluster, survey, tmp_path
             procs[-1].send_signal(signal.SIGKILL)
 
     there = aaspi_py.run("kuwahara3d", _copy(survey, tmp_path / "cluster").root, scheduler=address,
-                         progress=Recording(kill_one), **params)
+                         progress=Recording(kill_one), **RUNS["kuwahara3d-joint"])
     assert killed.is_set() and procs[-1].wait(timeout=10) == -signal.SIGKILL
-    a, b = _volumes(here), _volumes(there)
+    b = _volumes(there)
+    assert sorted(a) == sorted(b)
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
