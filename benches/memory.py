@@ -67,7 +67,7 @@ def make_project(shape: tuple[int, int, int]) -> Path:
     for _ in range(600):
         i, x, k = (int(rng.integers(0, n)) for n in shape)
         kk = k + 0.1 * i + 0.05 * x
-        rows.append(f"{i + 1} {x + 1} {k * 4.0:g} {int(kk // 24) % 3 + 1}")
+        rows.append(f"{i} {x} {k * 4.0:g} {int(kk // 24) % 3 + 1}")
     (root / "training").mkdir(exist_ok=True)
     (root / "training" / "memory.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return root
