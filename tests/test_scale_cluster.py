@@ -150,3 +150,38 @@ def test_a_worker_killed_mid_run_gives_the_same_output(cluster, survey, tmp_path
     assert sorted(a) == sorted(b)
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+# ---------------------------------------------------------------- bounded memory (local)
+
+def test_write_volumes_writes_every_chunk_and_sums_partials(tmp_path):
+    import dask.array as da
+
+    from aaspi_py.volume import build_dataset
+    from aaspi_py.volume_store import write_volumes
+
+    values = np.random.default_rng(3).standard_normal((20, 18, 40)).astype(np.float32)
+    x = da.from_array(values, chunks=(8, 8, 16))
+    per_chunk = da.map_blocks(lambda b: np.array([[[[b.size, b.sum(dtype=np.float64)]]]]), x, new_axis=3,
+                              chunks=(*((1,) * n for n in x.numblocks), (2,)), dtype=np.float64)
+    progress = Recording()
+    (total,) = write_volumes([(build_dataset(x, kind="attribute"), tmp_path / "a.zarr"),
+                              (build_dataset(-x, kind="attribute"), tmp_path / "b.zarr")], per_chunk,
+                             chunks=(8, 8, 16), progress=progress)
+    np.testing.assert_array_equal(aaspi_py.open_volume(tmp_path / "a.zarr")["data"].values, values)
+    np.testing.assert_array_equal(aaspi_py.open_volume(tmp_path / "b.zarr")["data"].values, -values)
+    assert total[0] == values.size and total[1] == pytest.approx(values.sum(dtype=np.float64))
+    assert progress.fractions == sorted(progress.fractions) and progress.fractions[-1] == 1.0
+
+
+def test_a_chunking_that_cannot_fit_is_refused_in_one_line(survey, tmp_path, monkeypatch):
+    from aaspi_py import volume_store
+
+    # the tiny survey needs well under a MB: pretend a kB is left
+    monkeypatch.setattr(volume_store, "available_memory", lambda: 1000)
+    with pytest.raises(aaspi_py.AaspiError) as e:
+        aaspi_py.run("kuwahara3d", _copy(survey, tmp_path / "p").root, inputs=["a1", "a2"], selection="joint")
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith("kuwahara3d needs about ")
+    assert "only 0 MB are available" in msg and "smaller chunks" in msg
+    assert not list((tmp_path / "p" / "volumes").glob("kuwahara3d_*"))  # refused before writing
