@@ -24,11 +24,6 @@ import xarray as xr
 
 from .errors import AaspiError
 
-#: chunks a worker thread may hold at once besides the one it computes: the input chunks
-#: whose halos a neighbour still needs, and the next chunk read ahead
-CHUNKS_PER_THREAD = 4
-
-
 # ---------------------------------------------------------------- memory model
 
 def memory_model(shape: Sequence[int], n_inputs: int, *, n_outputs: int | None = None,
@@ -47,26 +42,31 @@ def memory_model(shape: Sequence[int], n_inputs: int, *, n_outputs: int | None =
     chunks : (int, int, int), optional
         Chunk shape (default :data:`aaspi_py.volume.DEFAULT_CHUNKS`).
     work_bytes_per_voxel : float
-        The kernel's own work arrays per voxel of a chunk (e.g. float64 statistics).
+        The kernel's own work arrays per voxel of a padded chunk (e.g. float64 statistics).
     threads : int, optional
         Chunks computed at once (default: the CPU count).
 
     Returns
     -------
     int
-        Estimated bytes: ``threads * CHUNKS_PER_THREAD`` chunks in flight, each the padded
-        inputs, the outputs and the work arrays.
+        Estimated bytes of one batch (:func:`batches`): its input chunks and, with a halo,
+        those of the neighbouring chunks it reads, its output chunks, and per thread a
+        padded copy of the inputs and the kernel's work arrays.
     """
     from .volume import DEFAULT_CHUNKS
 
     chunks = tuple(max(1, min(int(c), int(s))) for c, s in zip(chunks or DEFAULT_CHUNKS, shape))
     halo = (int(halo),) * 3 if isinstance(halo, int | np.integer) else tuple(int(h) for h in halo)
-    padded = int(np.prod([c + 2 * h for c, h in zip(chunks, halo)]))
-    voxels = int(np.prod(chunks))
-    n_out = n_inputs if n_outputs is None else n_outputs
-    per_chunk = 4 * padded * n_inputs + 4 * voxels * n_out + work_bytes_per_voxel * padded
+    numblocks = [-(-int(s) // c) for s, c in zip(shape, chunks)]
     threads = threads or os.cpu_count() or 1
-    return int(threads * CHUNKS_PER_THREAD * per_chunk)
+    rows, cols = batches(numblocks, threads)[0]
+    batch = (rows.stop - rows.start, cols.stop - cols.start, numblocks[2])
+    read = [min(n, b + 2) if h else b for n, b, h in zip(numblocks, batch, halo)]
+    chunk_bytes = 4 * int(np.prod(chunks))
+    padded = int(np.prod([c + 2 * h for c, h in zip(chunks, halo)]))
+    n_out = n_inputs if n_outputs is None else n_outputs
+    return int(n_inputs * int(np.prod(read)) * chunk_bytes + n_out * int(np.prod(batch)) * chunk_bytes
+               + threads * padded * (4 * n_inputs + work_bytes_per_voxel))
 
 
 def available_memory() -> int:
