@@ -151,7 +151,7 @@ def predict_volumes(ctx, p, model: ForestModel, datasets, progress) -> dict:
         paths[what] = ctx.volume_output(what)
         writes.append((build_dataset(data, like=datasets[0], kind=kind, attrs=attrs, trace_mask=mask), paths[what]))
     # one pass, chunk by chunk: the probability volumes share the classification's forest pass
-    write_volumes(writes, chunks=chunks, progress=progress, status="predicting", n_inputs=len(datasets))
+    write_volumes(writes, chunks=chunks, progress=progress, status="predicting")
     return paths
 
 

@@ -26,13 +26,9 @@ from .errors import AaspiError
 
 # ---------------------------------------------------------------- memory model
 
-#: bytes a batch of chunks computed together on a local scheduler may hold (memory model)
-BATCH_BYTES = 96 * 2**20
-
 def memory_model(shape: Sequence[int], n_inputs: int, *, n_outputs: int | None = None,
                  halo: int | Sequence[int] = 0, chunks: Sequence[int] | None = None,
-                 work_bytes_per_voxel: float = 8.0, threads: int | None = None,
-                 batch: tuple[int, int] | None = None) -> int:
+                 work_bytes_per_voxel: float = 8.0, threads: int | None = None) -> int:
     """Bytes a blockwise module run holds at most, whatever the volume size.
 
     Parameters
@@ -49,9 +45,6 @@ def memory_model(shape: Sequence[int], n_inputs: int, *, n_outputs: int | None =
         The kernel's own work arrays per voxel of a padded chunk (e.g. float64 statistics).
     threads : int, optional
         Chunks computed at once (default: the CPU count).
-    batch : (int, int), optional
-        Chunk rows (inline) and columns (crossline) of a batch (default: the smallest,
-        :func:`batches`).
 
     Returns
     -------
@@ -66,10 +59,8 @@ def memory_model(shape: Sequence[int], n_inputs: int, *, n_outputs: int | None =
     halo = (int(halo),) * 3 if isinstance(halo, int | np.integer) else tuple(int(h) for h in halo)
     numblocks = [-(-int(s) // c) for s, c in zip(shape, chunks)]
     threads = threads or os.cpu_count() or 1
-    if batch is None:
-        rows, cols = batches(numblocks, threads)[0]
-        batch = (rows.stop - rows.start, cols.stop - cols.start)
-    batch = (min(batch[0], numblocks[0]), min(batch[1], numblocks[1]), numblocks[2])
+    rows, cols = batches(numblocks, threads)[0]
+    batch = (rows.stop - rows.start, cols.stop - cols.start, numblocks[2])
     read = [min(n, b + 2) if h else b for n, b, h in zip(numblocks, batch, halo)]
     chunk_bytes = 4 * int(np.prod(chunks))
     padded = int(np.prod([c + 2 * h for c, h in zip(chunks, halo)]))
@@ -163,8 +154,7 @@ def store_blocks(data: Any, target) -> Any:
 
 def write_volumes(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], *partials: Any,
                   chunks: Sequence[int] | None = None, progress=None, status: str | None = None,
-                  compute=None, n_inputs: int = 1, halo: int | Sequence[int] = 0,
-                  work_bytes_per_voxel: float = 8.0) -> tuple:
+                  compute=None) -> tuple:
     """Write several output volumes in one pass, chunk by chunk; return ``partials`` summed.
 
     Parameters
@@ -182,9 +172,6 @@ def write_volumes(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], *part
         Passed to :func:`aaspi_py.scheduler.compute` (progress per finished task, cancel).
     compute : callable, optional
         ``compute(*objs, progress=, status=)``; default :func:`aaspi_py.scheduler.compute`.
-    n_inputs, halo, work_bytes_per_voxel
-        What a chunk of the outputs reads and needs (see :func:`memory_model`), to size
-        the batches on local schedulers.
 
     Returns
     -------
@@ -193,11 +180,10 @@ def write_volumes(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], *part
 
     Notes
     -----
-    On the local schedulers the chunks are computed in batches of chunk rows and columns
-    (all sample chunks), in inline order, the largest whose memory model fits
-    :data:`BATCH_BYTES`, so that the chunks held at once do not grow with the volume
-    (dask's own ordering of halo graphs reads far ahead of the writes); a filter's halo
-    is read again at each batch edge. On a dask.distributed cluster the whole graph is submitted
+    On the local schedulers the chunks are computed one slab of chunk rows (along inline)
+    at a time, so that the chunks held at once do not grow with the number of inlines
+    (dask's own ordering may read far ahead of the writes); a filter's halo is then read
+    again at each slab edge. On a dask.distributed cluster the whole graph is submitted
     at once: its scheduler queues the reads by the workers' free threads.
     """
     from .scheduler import compute as default_compute
@@ -211,13 +197,7 @@ def write_volumes(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], *part
     for p in partials:
         if tuple(p.numblocks[:3]) != tuple(numblocks) or any(c != (1,) * len(c) for c in p.chunks[:3]):
             raise AaspiError("write_volumes: partials need one chunk per output chunk on their first three axes.")
-    if distributed_active():
-        regions = [(slice(None), slice(None))]
-    else:
-        shape = writes[0].shape
-        ch = tuple(c[0] for c in writes[0].chunks)
-        regions = batches(numblocks, batch=batch_shape(shape, ch, n_inputs=n_inputs, n_outputs=len(writes),
-                                                       halo=halo, work_bytes_per_voxel=work_bytes_per_voxel))
+    regions = [(slice(None), slice(None))] if distributed_active() else batches(numblocks)
     written = np.zeros(len(writes), dtype=np.int64)
     totals: list[Any] = [0] * len(partials)
     for n, (rows, cols) in enumerate(regions):
@@ -251,29 +231,10 @@ def release_freed_memory() -> None:
         pass
 
 
-def batches(numblocks: Sequence[int], threads: int | None = None,
-            batch: tuple[int, int] | None = None) -> list[tuple[slice, slice]]:
+def batches(numblocks: Sequence[int], threads: int | None = None) -> list[tuple[slice, slice]]:
     """Block regions (inline rows, crossline columns; all sample blocks) computed one after
-    the other on the local schedulers, in inline order: ``batch`` (rows, columns) chunks
-    each, by default one row of about two chunks per thread."""
+    the other on the local schedulers: about two chunks per thread each, in inline order."""
     threads = threads or os.cpu_count() or 1
     ni, nx, ns = numblocks
-    rows, cols = batch or (1, max(1, min(nx, -(-2 * threads // ns))))
-    return [(slice(i, i + rows), slice(j, j + cols)) for i in range(0, ni, rows) for j in range(0, nx, cols)]
-
-
-def batch_shape(shape: Sequence[int], chunks: Sequence[int], *, n_inputs: int, n_outputs: int,
-                halo: int | Sequence[int] = 0, work_bytes_per_voxel: float = 8.0,
-                budget: int | None = None) -> tuple[int, int]:
-    """The largest batch (chunk rows, columns) whose memory model fits ``budget`` (default
-    :data:`BATCH_BYTES`): fewer batches mean fewer halos read twice and less overhead."""
-    budget = BATCH_BYTES if budget is None else budget
-    numblocks = [-(-int(s) // max(1, min(int(c), int(s)))) for s, c in zip(shape, chunks)]
-    rows, cols = batches(numblocks)[0]
-    best = (rows.stop - rows.start, cols.stop - cols.start)
-    kw = dict(n_outputs=n_outputs, halo=halo, chunks=chunks, work_bytes_per_voxel=work_bytes_per_voxel)
-    for r in range(1, numblocks[0] + 1):
-        for c in range(best[1] if r == 1 else 1, numblocks[1] + 1):
-            if r * c > best[0] * best[1] and memory_model(shape, n_inputs, batch=(r, c), **kw) <= budget:
-                best = (r, c)
-    return best
+    cols = max(1, min(nx, -(-2 * threads // ns)))
+    return [(slice(i, i + 1), slice(j, j + cols)) for i in range(ni) for j in range(0, nx, cols)]

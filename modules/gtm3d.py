@@ -249,8 +249,7 @@ def run(ctx, p):
         # every output is written in the input's chunks, so one mapping task feeds them all
         results = write_volumes(writes, pdf_blocks, live_blocks, class_blocks,
                                 chunks=tuple(int(c[0]) for c in data[0].chunks),
-                                progress=ctx.progress.sub(0.4, 0.95), status="mapping voxels",
-                                n_inputs=len(data))
+                                progress=ctx.progress.sub(0.4, 0.95), status="mapping voxels")
     map_seconds = time.perf_counter() - t1
     pdf, live = np.asarray(results[0], dtype=np.float64), int(results[1])
     model.unsupervised_pdf = pdf

@@ -32,12 +32,14 @@ def _change_statistics(x, y, live):
 
 
 def memory_needed(shape, n_inputs, window, selection, chunks):
-    """What a kuwahara3d run reads and holds per chunk: keyword arguments of
-    :func:`aaspi_py.volume_store.memory_model` and :func:`~aaspi_py.volume_store.write_volumes`."""
+    """Bytes a kuwahara3d run holds at most (see :func:`aaspi_py.volume_store.memory_model`)."""
+    from aaspi_py.volume_store import memory_model
+
     # joint and guide keep float64 means and variances of every input, a score and an index
     work = 8 * (2 * n_inputs + 2) if selection != "each" else 16
     n_read = n_inputs + (1 if selection == "guide" else 0)
-    return {"n_inputs": n_read, "halo": [w - 1 for w in window], "work_bytes_per_voxel": work}
+    return memory_model(shape, n_read if selection != "each" else 1, n_outputs=n_inputs if selection != "each" else 1,
+                        halo=[w - 1 for w in window], chunks=chunks, work_bytes_per_voxel=work)
 
 
 def run(ctx, p):
@@ -48,7 +50,7 @@ def run(ctx, p):
     from aaspi_py.errors import AaspiError
     from aaspi_py.kuwahara_filter import global_variances, kuwahara
     from aaspi_py.volume import build_dataset
-    from aaspi_py.volume_store import check_memory, memory_model, write_volumes
+    from aaspi_py.volume_store import check_memory, write_volumes
 
     names = list(p["inputs"])
     if not names:
@@ -89,8 +91,7 @@ def run(ctx, p):
 
     data = [ds["data"].data for ds in volumes]
     chunks = tuple(c[0] for c in data[0].chunks)
-    needs = memory_needed(first["data"].shape, len(names), window, p["selection"], chunks)
-    check_memory("kuwahara3d", memory_model(first["data"].shape, n_outputs=len(names), chunks=chunks, **needs),
+    check_memory("kuwahara3d", memory_needed(first["data"].shape, len(names), window, p["selection"], chunks),
                  chunks)
     scales = None
     if p["selection"] == "joint":
@@ -116,7 +117,7 @@ def run(ctx, p):
         spreads.append(_change_statistics(ds["data"].data, out, live))
     # one pass, chunk by chunk: with joint or guide selection the outputs share their blocks
     results = write_volumes(writes, *spreads, chunks=chunks, progress=ctx.progress.sub(0.2 if scales else 0.0, 1.0),
-                            status="filtering", **needs)
+                            status="filtering")
     seconds = time.perf_counter() - t0
     spreads = []
     for n, s, q, m, t, u, c, a in results:
