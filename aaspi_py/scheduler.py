@@ -168,6 +168,10 @@ def compute(*objs: Any, progress=None, status: str | None = None) -> tuple:
         threads.shutdown(wait=True, cancel_futures=True)
 
 
+#: how often a run on a dask.distributed cluster asks its scheduler for finished tasks
+PROGRESS_POLL_S = 0.1
+
+
 def _compute_distributed(client, objs, progress, status):
     if progress is not None and progress.cancelled:
         raise Cancelled("cancelled by the user")
@@ -185,7 +189,7 @@ def _compute_distributed(client, objs, progress, status):
                     raise Cancelled("cancelled by the user")
             if finished:
                 break
-            time.sleep(0.2)
+            time.sleep(PROGRESS_POLL_S)
         return tuple(client.gather(futures))
     finally:
         pending = [f for f in futures if f.status != "finished"]
