@@ -387,6 +387,8 @@ class VolumeMaps:
     pdf: Any           # dask array of shape (K,): the unsupervised PDF
     live_voxels: Any   # dask array of shape (): live voxels counted
     class_counts: Any  # dask array of shape (M + 1,): voxels per class 0..M of ``classification``
+    #: the same three per chunk (block axes first), for :func:`aaspi_py.volume_store.write_volumes`
+    per_chunk: tuple[Any, Any, Any] = ()
 
 
 def map_volume(model: VolumeGTM, arrays: Sequence[Any], trace_mask: Any, *,
@@ -452,6 +454,7 @@ def map_volume(model: VolumeGTM, arrays: Sequence[Any], trace_mask: Any, *,
         pdf=pdfs.sum(axis=(0, 1, 2)),
         live_voxels=counts.sum(),
         class_counts=per_class.sum(axis=(0, 1, 2)),
+        per_chunk=(pdfs, counts, per_class),
     )
 
 

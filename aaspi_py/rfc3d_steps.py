@@ -134,7 +134,8 @@ def predict_volumes(ctx, p, model: ForestModel, datasets, progress) -> dict:
     """Write the class volume (and probability volumes) in one pass; returns their temporary paths."""
     from .forest_predict import predict_dask
     from .training_voxels import live_mask
-    from .volume import build_dataset, write_dataset
+    from .volume import build_dataset
+    from .volume_store import write_volumes
 
     mask = live_mask(datasets)
     classes, probs = predict_dask(model, datasets, probabilities=p["probabilities"], mask=mask)
@@ -147,11 +148,10 @@ def predict_volumes(ctx, p, model: ForestModel, datasets, progress) -> dict:
             outputs[f"probability_{_safe(name)}"] = (probs[m], "probability")
     paths, writes = {}, []
     for what, (data, kind) in outputs.items():
-        ds = build_dataset(data, like=datasets[0], kind=kind, attrs=attrs, trace_mask=mask)
         paths[what] = ctx.volume_output(what)
-        writes.append(write_dataset(ds, paths[what], chunks=chunks, compute=False))
-    # one compute: the probability volumes share the classification's forest pass
-    ctx.compute(*writes, status="predicting", progress=progress)
+        writes.append((build_dataset(data, like=datasets[0], kind=kind, attrs=attrs, trace_mask=mask), paths[what]))
+    # one pass, chunk by chunk: the probability volumes share the classification's forest pass
+    write_volumes(writes, chunks=chunks, progress=progress, status="predicting")
     return paths
 
 

@@ -245,20 +245,28 @@ def compute(*objs: Any, progress=None, status: str | None = None) -> tuple:
         threads.shutdown(wait=True, cancel_futures=True)
 
 
+#: how often a run on a dask.distributed cluster asks its scheduler for finished tasks
+PROGRESS_POLL_S = 0.1
+
+
 def _compute_distributed(client, objs, progress, status):
     if progress is not None and progress.cancelled:
         raise Cancelled("cancelled by the user")
     futures = client.compute(list(objs))
+    counter = _TaskCounter(client, futures)
     try:
         while True:
             states = [f.status for f in futures]
+            finished = all(s in ("finished", "error", "cancelled") for s in states)
             if progress is not None:
-                progress.update(sum(s == "finished" for s in states) / max(1, len(states)), status)
+                # per finished task of the whole graph, not per output: a module writes few
+                # outputs of many chunks each
+                progress.update(1.0 if finished else counter.fraction(), status)
                 if progress.cancelled:
                     raise Cancelled("cancelled by the user")
-            if all(s in ("finished", "error", "cancelled") for s in states):
+            if finished:
                 break
-            time.sleep(0.2)
+            time.sleep(PROGRESS_POLL_S)
         return tuple(client.gather(futures))
     finally:
         pending = [f for f in futures if f.status != "finished"]
@@ -270,6 +278,69 @@ def _compute_distributed(client, objs, progress, status):
             while quiet < 3 and time.monotonic() < deadline:
                 quiet = quiet + 1 if sum(client.run(_busy).values()) == 0 else 0
                 time.sleep(0.05)
+
+
+class _TaskCounter:
+    """Finished share of all the tasks behind some futures, asked of the scheduler.
+
+    The tasks are counted once the graph has reached the scheduler; a task is finished
+    when it is no longer waiting or running (tasks done and no longer needed are forgotten
+    by the scheduler, so finished = total - still pending). Never goes back.
+    """
+
+    def __init__(self, client, futures) -> None:
+        self._client = client
+        self._keys = [f.key for f in futures]
+        self._total = 0
+        self._done = 0.0
+
+    def fraction(self) -> float:
+        try:
+            total, pending = self._client.run_on_scheduler(_pending_tasks, keys=self._keys)
+        except Exception:  # noqa: BLE001 - a scheduler busy or going away: report nothing new
+            return self._done
+        if not self._total:
+            self._total = total  # 0 until the whole graph has arrived
+        if self._total:
+            self._done = max(self._done, (self._total - pending) / self._total)
+        return self._done
+
+
+def _pending_tasks(dask_scheduler, keys) -> tuple[int, int]:
+    """Runs on the scheduler: (tasks behind ``keys``, those still waiting or running);
+    (0, 0) while some of ``keys`` have not arrived."""
+    tasks = dask_scheduler.tasks
+    if any(k not in tasks for k in keys):
+        return 0, 0
+    pending = ("released", "waiting", "processing", "no-worker", "queued")
+    seen, stack, n_pending = set(), [tasks[k] for k in keys], 0
+    while stack:
+        ts = stack.pop()
+        if ts.key in seen:
+            continue
+        seen.add(ts.key)
+        if ts.state in pending:
+            n_pending += 1
+            stack.extend(ts.dependencies)
+    return len(seen), n_pending
+
+
+def distributed_active() -> bool:
+    """Whether dask work now runs on a dask.distributed client."""
+    return dask.config.get("scheduler", None) in (None, "dask.distributed") and _distributed_client() is not None
+
+
+def worker_memory_limit() -> int:
+    """The smallest memory limit of the connected dask.distributed workers (0: none known)."""
+    if not distributed_active():
+        return 0
+    try:
+        workers = _distributed_client().scheduler_info()["workers"].values()
+    except Exception:  # noqa: BLE001 - no answer: no limit known
+        return 0
+    limits = [int(w.get("memory_limit") or 0) for w in workers]
+    limits = [x for x in limits if x]
+    return min(limits) if limits else 0
 
 
 #: worker task states that may still run user code

@@ -8,10 +8,13 @@ Figures, each beside its anchor measured in the same run:
   ``ugtm.optimize`` on the same standardised data. Both final log-likelihoods are computed
   here with one definition (mean log p(x) per voxel, exact log-sum-exp), since ugtm's own
   figure leaves out a shift. Our default model (with linear terms) is timed as well.
-* **map**: gtm3d's one-pass volume mapping (:func:`aaspi_py.gtm_volume.map_volume`) of a
-  256³ × 9 attribute volume read from zarr, outputs written to zarr — the three latent
-  volumes only, then all outputs with three facies (latent, 3 probability, 3 posterior,
-  classification) — each in a fresh subprocess that reports its peak RSS; anchor:
+* **map**: gtm3d's one-pass volume mapping (:func:`aaspi_py.gtm_volume.map_volume` written
+  by :func:`aaspi_py.volume_store.write_volumes`, as the module does) of a 256³ × 9
+  attribute volume read from zarr, outputs written to zarr — the three latent volumes
+  only, then all outputs with three facies (latent, 3 probability, 3 posterior,
+  classification) — each in a fresh subprocess that reports its peak RSS; beside it, in
+  the same run, the same mapping of the inputs held in memory with nothing written (the
+  kernel) and a zarr copy with the same reads and latent writes (the I/O anchor); anchor:
   ``ugtm.projection`` (responsibilities, means, modes) of 100,000 voxels held in memory.
 
 The volumes are generated in ``benches/_work/`` (git-ignored) and deleted afterwards.
@@ -195,42 +198,66 @@ class PeakRSS:
 
 
 def child_map(size: int, mode: str) -> dict:
-    import dask
+    """One measurement in a fresh process: ``latent`` / ``full`` run gtm3d's mapping path
+    (map_volume + write_volumes); ``copy`` reads the nine inputs and writes three volumes
+    (the I/O of the latent mapping, nothing computed); ``kernel`` maps the same voxels held
+    in memory (numpy chunks, no zarr), the speed the module path could reach."""
     from threadpoolctl import threadpool_limits
 
     import aaspi_py
     from aaspi_py.gtm_volume import VolumeGTM, map_volume, one_pass
     from aaspi_py.scheduler import use_scheduler
-    from aaspi_py.volume import build_dataset, write_dataset
+    from aaspi_py.volume import build_dataset
+    from aaspi_py.volume_store import write_volumes
 
     model = VolumeGTM.load(WORK / "model")
-    if mode == "latent":
+    if mode != "full":
         model.facies, model.facies_pdfs, model.facies_counts = [], None, None
     folder = WORK / f"s{size}"
     datasets = [aaspi_py.open_volume(folder / f"a{j}.zarr") for j in range(N_ATTR)]
     mask = datasets[0]["trace_mask"].values
+    data = [ds["data"].data for ds in datasets]
     out = folder / "out"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
+    if mode == "kernel":
+        import dask
+
+        data = [dask.compute(d)[0] for d in data]  # in memory before the clock starts
+        import dask.array as da
+
+        data = [da.from_array(d, chunks=CHUNKS) for d in data]
     base = PeakRSS().peak / 2**20
     l0 = load()
     t0, c0 = time.perf_counter(), time.process_time()
     with use_scheduler("threads"), threadpool_limits(limits=1, user_api="blas"), one_pass(), PeakRSS() as rss:
-        maps = map_volume(model, [ds["data"].data for ds in datasets], mask)
-        vols = {"u1": (maps.latent_mean[0], "latent"), "u2": (maps.latent_mean[1], "latent"),
-                "mode": (maps.latent_mode, "latent")}
-        for f, p, q in zip(model.facies, maps.bhattacharyya, maps.posterior):
-            vols[f"p_{f}"] = (p, "probability")
-            vols[f"q_{f}"] = (q, "probability")
-        if model.facies:
-            vols["class"] = (maps.classification, "classification")
-        writes = [write_dataset(build_dataset(a, like=datasets[0], kind=kind), out / f"{n}.zarr", compute=False)
-                  for n, (a, kind) in vols.items()]
-        results = dask.compute(*writes, maps.pdf)
+        if mode == "copy":
+            vols = {f"c{j}": (sum(data[3 * j:3 * j + 3]), "attribute") for j in range(3)}
+            write_volumes([(build_dataset(a, like=datasets[0], kind=kind), out / f"{n}.zarr")
+                           for n, (a, kind) in vols.items()], chunks=CHUNKS)
+            pdf = np.ones(1)
+        else:
+            maps = map_volume(model, data, mask)
+            vols = {"u1": (maps.latent_mean[0], "latent"), "u2": (maps.latent_mean[1], "latent"),
+                    "mode": (maps.latent_mode, "latent")}
+            for f, p, q in zip(model.facies, maps.bhattacharyya, maps.posterior):
+                vols[f"p_{f}"] = (p, "probability")
+                vols[f"q_{f}"] = (q, "probability")
+            if model.facies:
+                vols["class"] = (maps.classification, "classification")
+            if mode == "kernel":  # the same tasks, results dropped instead of written
+                import dask
+
+                dask.compute(*(a.map_blocks(lambda b: np.zeros((1, 1, 1)), chunks=tuple((1,) * n for n in a.numblocks))
+                               for a, _ in vols.values()), maps.pdf)
+                pdf = np.ones(1)
+            else:
+                pdf_blocks = maps.per_chunk[0]
+                (pdf,) = write_volumes([(build_dataset(a, like=datasets[0], kind=kind), out / f"{n}.zarr")
+                                        for n, (a, kind) in vols.items()], pdf_blocks, chunks=CHUNKS)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    pdf = results[-1]
     return {"size": size, "mode": mode, "outputs": len(vols), "seconds": seconds, "cpu_seconds": cpu,
-            "mvox_s": size**3 / seconds / 1e6, "mvox_cpu_s": size**3 / cpu / 1e6, "pdf_sum": float(pdf.sum()),
+            "mvox_s": size**3 / seconds / 1e6, "mvox_cpu_s": size**3 / cpu / 1e6, "pdf_sum": float(np.sum(pdf)),
             "rss_base_mb": base, "rss_peak_mb": rss.peak / 2**20, "load": [l0, load()]}
 
 
@@ -250,7 +277,7 @@ def main() -> None:
     ap.add_argument("--skip-ugtm", action="store_true", help="leave out the ugtm anchors (about 3 minutes)")
     ap.add_argument("--map-only", action="store_true",
                     help="only the volume mapping and its anchor (ugtm trained 2 iterations for the projection)")
-    ap.add_argument("--child", choices=("latent", "full"))
+    ap.add_argument("--child", choices=("latent", "full", "copy", "kernel"))
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child_map(args.size, args.child)))
@@ -293,14 +320,24 @@ def main() -> None:
         make_volumes(args.size)
         print(f"generated {args.size}^3 x {N_ATTR} volumes in {time.perf_counter() - t0:.1f} s", flush=True)
         rows = {}
-        for mode in ("latent", "full"):
+        for mode in ("latent", "full", "kernel", "copy"):
             r = rows[mode] = run_child(args.size, mode)
-            print(f"map {args.size}^3 x {N_ATTR} ({mode}: {r['outputs']} output volumes, zarr in and out): "
+            what = {"latent": "latent u1, u2, mode", "full": "all outputs, 3 facies",
+                    "kernel": "latent, inputs in memory, nothing written (kernel)",
+                    "copy": "zarr copy: read the 9 inputs, write 3 volumes (I/O anchor)"}[mode]
+            print(f"map {args.size}^3 x {N_ATTR} ({what}: {r['outputs']} volumes): "
                   f"{r['seconds']:.2f} s, {r['mvox_s']:.2f} Mvoxel/s wall; {r['cpu_seconds']:.1f} CPU-s, "
                   f"{r['mvox_cpu_s']:.2f} Mvoxel per CPU-second (x{os.cpu_count()} cores = "
                   f"{r['mvox_cpu_s'] * os.cpu_count():.2f} Mvoxel/s on an idle machine); peak RSS {r['rss_peak_mb']:.0f} MB "
                   f"(after imports {r['rss_base_mb']:.0f} MB; the inputs alone are "
                   f"{args.size**3 * N_ATTR * 4 / 2**20:.0f} MB), load {r['load'][0]:.1f}->{r['load'][1]:.1f}", flush=True)
+        lat, ker, cp = rows["latent"], rows["kernel"], rows["copy"]
+        print(f"ratios (same run): module latent / kernel = {lat['mvox_s'] / ker['mvox_s']:.2f} wall, "
+              f"{lat['mvox_cpu_s'] / ker['mvox_cpu_s']:.2f} per CPU-second; copy / module latent = "
+              f"{lat['seconds'] and cp['mvox_s'] / lat['mvox_s']:.1f}x faster; target >= 2 Mvoxel/s latent: "
+              f"{'met' if lat['mvox_s'] >= 2 else 'NOT met'} wall, "
+              f"{'met' if lat['mvox_cpu_s'] * os.cpu_count() >= 2 else 'NOT met'} on idle cores (CPU-bound estimate)",
+              flush=True)
         if "ugtm_model" in fits:
             a = bench_projection_anchor(fits["ugtm_model"], X)
             print(f"anchor: ugtm.projection of {a['voxels']} voxels in memory: {a['seconds']:.2f} s, "

@@ -207,7 +207,8 @@ def run(ctx, p):
         sample_live_voxels,
     )
     from aaspi_py.project import check_name
-    from aaspi_py.volume import build_dataset, write_dataset
+    from aaspi_py.volume import build_dataset
+    from aaspi_py.volume_store import write_volumes
 
     ctx.progress.update(0.0, "opening inputs")
     ctx.check()
@@ -267,9 +268,7 @@ def run(ctx, p):
     provenance = {"module": ctx.module.id, "parameters": json.loads(json.dumps(p, default=str))}
 
     def lazy(array, what, kind):
-        tmp = ctx.volume_output(what)
-        return write_dataset(build_dataset(array, like=first, kind=kind, attrs=provenance, trace_mask=mask),
-                             tmp, compute=False)
+        return build_dataset(array, like=first, kind=kind, attrs=provenance, trace_mask=mask), ctx.volume_output(what)
 
     t1 = time.perf_counter()
     # the chunk kernels make small BLAS calls: threads inside them only add overhead
@@ -281,13 +280,15 @@ def run(ctx, p):
             writes.append(lazy(vol, f"probability_{f}", "probability"))
         for f, vol in zip(model.facies, maps.posterior):
             writes.append(lazy(vol, f"posterior_{f}", "probability"))
-        extra = [maps.pdf, maps.live_voxels]
         if model.n_facies:
             writes.append(lazy(maps.classification, "classification", "classification"))
-            extra.append(maps.class_counts)
-        results = ctx.compute(*writes, *extra, progress=ctx.progress.sub(0.4, 0.95), status="mapping voxels")
+        pdf_blocks, live_blocks, class_blocks = maps.per_chunk
+        # every output is written in the input's chunks, so one mapping task feeds them all
+        results = write_volumes(writes, pdf_blocks, live_blocks, class_blocks,
+                                chunks=tuple(int(c[0]) for c in data[0].chunks),
+                                progress=ctx.progress.sub(0.4, 0.95), status="mapping voxels")
     map_seconds = time.perf_counter() - t1
-    pdf, live = np.asarray(results[len(writes)]), int(results[len(writes) + 1])
+    pdf, live = np.asarray(results[0], dtype=np.float64), int(results[1])
     model.unsupervised_pdf = pdf
     n_vox = int(np.prod(first["data"].shape))
     ctx.log(f"mapped {n_vox} voxels ({live} live) in {map_seconds:.1f} s "
@@ -320,7 +321,7 @@ def run(ctx, p):
         "live_voxels": live, "model": f"results/{ctx.output_name('model')}",
     }
     if model.n_facies:
-        classes = np.asarray(results[len(writes) + 2])
+        classes = np.asarray(results[2])
         share = classes[1:] / max(classes[1:].sum(), 1)
         report.update(facies=model.facies, facies_training_voxels=dict(zip(model.facies, model.facies_counts.tolist())),
                       classified_share=dict(zip(model.facies, np.round(share, 4).tolist())),

@@ -12,23 +12,34 @@ def _what(name: str) -> str:
     return stem[:-5] if stem.endswith(".zarr") else stem
 
 
-def _change_statistics(x, y, live):
-    """Delayed (8,) sums of ``change_sums`` over all blocks of ``x`` (input) and ``y``."""
-    import itertools
-
-    import dask
-    import numpy as np
-
+def _change_block(x, y, live):
     from aaspi_py.kuwahara_kernels import change_sums
 
+    return change_sums(x, y, live[:, :, 0]).reshape(1, 1, 1, 8)
+
+
+def _change_statistics(x, y, live):
+    """Dask array (blocks..., 8): ``change_sums`` of each block of ``x`` (input) and ``y``,
+    one small task per block beside the block's write."""
+    import dask.array as da
+    import numpy as np
+
     y = y.rechunk(x.chunks)
-    edges = [np.cumsum((0, *c)) for c in x.chunks[:2]]
-    parts = []
-    for (i, j, _), xb, yb in zip(itertools.product(*map(range, x.numblocks)),
-                                  x.to_delayed().ravel(), y.to_delayed().ravel()):
-        sl = (slice(edges[0][i], edges[0][i + 1]), slice(edges[1][j], edges[1][j + 1]))
-        parts.append(dask.delayed(change_sums)(xb, yb, np.ascontiguousarray(live[sl])))
-    return dask.delayed(sum)(parts)
+    live = da.from_array(np.ascontiguousarray(live)[:, :, None], chunks=(x.chunks[0], x.chunks[1], 1))
+    parts = da.map_blocks(_change_block, x, y, live, new_axis=3, chunks=(*((1,) * n for n in x.numblocks), (8,)),
+                          dtype=np.float64)
+    return parts
+
+
+def memory_needed(shape, n_inputs, window, selection, chunks):
+    """Bytes a kuwahara3d run holds at most (see :func:`aaspi_py.volume_store.memory_model`)."""
+    from aaspi_py.volume_store import memory_model
+
+    # joint and guide keep float64 means and variances of every input, a score and an index
+    work = 8 * (2 * n_inputs + 2) if selection != "each" else 16
+    n_read = n_inputs + (1 if selection == "guide" else 0)
+    return memory_model(shape, n_read if selection != "each" else 1, n_outputs=n_inputs if selection != "each" else 1,
+                        halo=[w - 1 for w in window], chunks=chunks, work_bytes_per_voxel=work)
 
 
 def outputs(ctx, p):
@@ -59,7 +70,8 @@ def run(ctx, p):
 
     from aaspi_py.errors import AaspiError
     from aaspi_py.kuwahara_filter import global_variances, kuwahara
-    from aaspi_py.volume import build_dataset, write_dataset
+    from aaspi_py.volume import build_dataset
+    from aaspi_py.volume_store import check_memory, write_volumes
 
     names = list(p["inputs"])
     if not names:
@@ -100,6 +112,9 @@ def run(ctx, p):
         ctx.log(f"guide '{p['guide']}' ignored: selection is '{p['selection']}', not 'guide'")
 
     data = [ds["data"].data for ds in volumes]
+    chunks = tuple(c[0] for c in data[0].chunks)
+    check_memory("kuwahara3d", memory_needed(first["data"].shape, len(names), window, p["selection"], chunks),
+                 chunks)
     scales = None
     if p["selection"] == "joint":
         scales = list(ctx.compute(*global_variances(data, mask, compute=False),
@@ -119,17 +134,15 @@ def run(ctx, p):
     provenance = {"module": ctx.module.id, "parameters": dict(p)}
     writes, spreads = [], []
     for name, ds, out, live in zip(names, volumes, outs, masks):
-        tmp = ctx.volume_output(_what(name))
-        writes.append(write_dataset(build_dataset(out, like=ds, kind="filtered", attrs=provenance,
-                                                  trace_mask=live),
-                                    tmp, compute=False))
+        writes.append((build_dataset(out, like=ds, kind="filtered", attrs=provenance, trace_mask=live),
+                       ctx.volume_output(_what(name))))
         spreads.append(_change_statistics(ds["data"].data, out, live))
-    # one pass: with joint or guide selection the outputs share their blocks
-    results = ctx.compute(*writes, *spreads, progress=ctx.progress.sub(0.2 if scales else 0.0, 1.0),
-                          status="filtering")
+    # one pass, chunk by chunk: with joint or guide selection the outputs share their blocks
+    results = write_volumes(writes, *spreads, chunks=chunks, progress=ctx.progress.sub(0.2 if scales else 0.0, 1.0),
+                            status="filtering")
     seconds = time.perf_counter() - t0
     spreads = []
-    for n, s, q, m, t, u, c, a in results[len(writes):]:
+    for n, s, q, m, t, u, c, a in results:
         # dead traces may hold zeros in the input: the sums cover live traces only
         spreads += [np.sqrt(max(q / n - (s / n) ** 2, 0.0)), np.sqrt(max(u / m - (t / m) ** 2, 0.0)), a / c]
 

@@ -1,0 +1,143 @@
+"""Peak memory of every volume module at growing volume sizes, each run in a fresh process.
+
+SPEC §6: memory is bounded whatever the volume size; the peak RSS of a module at 384³ must
+be within 1.3x of its peak at 128³. For each size the parent writes a project of three
+float32 attribute volumes (chunk by chunk, ``benches/_work/memory``, deleted afterwards)
+and a text training file, then runs each module in a child process (``aaspi_py.run`` with
+the default ``threads`` scheduler) that reports its own peak RSS (VmHWM) and the volume's
+memory model (:func:`aaspi_py.volume_store.memory_model`).
+
+Run: ``.venv/bin/python benches/memory.py [--sizes 128,256,384] [--modules kuwahara3d,...]``
+(``--sizes 600x600x400`` for the large check of ``make test-slow``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+WORK = Path(os.environ.get("AASPI_MEMORY_WORK", str(Path(__file__).resolve().parent / "_work" / "memory")))
+ATTRS = ("a1", "a2", "a3")
+
+#: module runs: name -> (module id, parameters)
+RUNS = {
+    "kuwahara3d": ("kuwahara3d", {"inputs": ["a1"]}),
+    "kuwahara3d-joint": ("kuwahara3d", {"inputs": list(ATTRS), "selection": "joint"}),
+    "kuwahara3d-guide": ("kuwahara3d", {"inputs": ["a1", "a2"], "selection": "guide", "guide": "a3"}),
+    "gtm3d": ("gtm3d", {"inputs": list(ATTRS), "latent_grid": [8, 8], "rbf_grid": [3, 3], "max_iter": 5,
+                        "sample_size": 5000}),
+    "rfc3d": ("rfc3d", {"attributes": list(ATTRS), "training_file": "training/memory.txt", "n_trees": 10,
+                        "tree_counts": [10], "cv_folds": 2, "permutation_repeats": 0, "probabilities": True}),
+    "segy_export": ("segy_export", {"volume": "a1"}),
+}
+
+
+def _block(j: int, block_info=None) -> np.ndarray:
+    """Layered attribute j of one chunk: three facies in layers plus noise."""
+    (i0, i1), (x0, x1), (k0, k1) = block_info[None]["array-location"]
+    k = np.arange(k0, k1)[None, None, :] + 0.1 * np.arange(i0, i1)[:, None, None] + 0.05 * np.arange(x0, x1)[None, :, None]
+    layers = (k // 24).astype(int) % 3
+    rng = np.random.default_rng([j, i0, x0, k0])
+    return (np.array([0.0, 1.5, -1.0])[(layers + j) % 3] + 0.3 * rng.standard_normal(layers.shape)).astype(np.float32)
+
+
+def make_project(shape: tuple[int, int, int]) -> Path:
+    import dask.array as da
+
+    import aaspi_py
+
+    root = WORK / "x".join(map(str, shape))
+    shutil.rmtree(root, ignore_errors=True)
+    project = aaspi_py.Project.create(root, "mem")
+    for j, name in enumerate(ATTRS):
+        data = da.map_blocks(_block, j, chunks=da.core.normalize_chunks((64, 64, 128), shape), dtype=np.float32)
+        aaspi_py.save_volume(data, project.volumes_dir / f"{name}.zarr", sample=np.arange(shape[2]) * 4.0)
+    rng = np.random.default_rng(0)
+    rows = ["# inline crossline sample class"]
+    for _ in range(600):
+        i, x, k = (int(rng.integers(0, n)) for n in shape)
+        kk = k + 0.1 * i + 0.05 * x
+        rows.append(f"{i} {x} {k * 4.0:g} {int(kk // 24) % 3 + 1}")
+    (root / "training").mkdir(exist_ok=True)
+    (root / "training" / "memory.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root
+
+
+def child(run: str, root: Path) -> dict:
+    from _memory import peak_rss_bytes
+
+    import aaspi_py
+    from aaspi_py.volume_store import memory_model
+
+    module, params = RUNS[run]
+    import aaspi_py.registry  # noqa: F401 - imports outside the figure
+    from aaspi_py.kuwahara_filter import kuwahara
+
+    kuwahara(np.zeros((8, 8, 8), np.float32))  # numba caches loaded
+    base = peak_rss_bytes()
+    t0 = time.perf_counter()
+    res = aaspi_py.run(module, root, overwrite=True, **params)
+    seconds = time.perf_counter() - t0
+    shape = aaspi_py.open_volume(root / "volumes" / "a1.zarr")["data"].shape
+    n_in = len(params.get("inputs", params.get("attributes", ["a1"])))
+    return {"run": run, "shape": list(shape), "seconds": seconds, "outputs": len(res.outputs),
+            "base_mb": base / 2**20, "peak_mb": peak_rss_bytes() / 2**20,
+            "model_mb": memory_model(shape, n_in, halo=2 if module == "kuwahara3d" else 0) / 2**20,
+            "load": os.getloadavg()[0]}
+
+
+def run_child(run: str, root: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", run, "--root", str(root)],
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{run} at {root.name} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="128,256,384", help="cube edges or NIxNXxNS shapes, comma separated")
+    ap.add_argument("--modules", default=",".join(RUNS))
+    ap.add_argument("--child")
+    ap.add_argument("--root")
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, Path(args.root))))
+        return
+    shapes = [tuple(int(v) for v in s.split("x")) if "x" in s else (int(s),) * 3 for s in args.sizes.split(",")]
+    runs = args.modules.split(",")
+    table: dict[str, list[dict]] = {r: [] for r in runs}
+    print(f"peak RSS per module run (fresh process, threads scheduler, {os.cpu_count()} cores); "
+          f"load average {os.getloadavg()[0]:.1f} at start", flush=True)
+    try:
+        for shape in shapes:
+            root = make_project(shape)
+            for r in runs:
+                row = run_child(r, root)
+                table[r].append(row)
+                print(f"  {r:<18s} {'x'.join(map(str, shape)):>12s}: peak {row['peak_mb']:6.0f} MB "
+                      f"(after imports {row['base_mb']:.0f} MB, model {row['model_mb']:.0f} MB of blocks in flight), "
+                      f"{row['seconds']:.1f} s, load {row['load']:.1f}", flush=True)
+            shutil.rmtree(root, ignore_errors=True)
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)
+    if len(shapes) > 1:
+        print(f"largest / smallest peak ({'x'.join(map(str, shapes[-1]))} / {'x'.join(map(str, shapes[0]))}), "
+              "limit 1.3:")
+        for r, rows in table.items():
+            ratio = rows[-1]["peak_mb"] / rows[0]["peak_mb"]
+            print(f"  {r:<18s} {ratio:5.2f}  {'ok' if ratio <= 1.3 else 'OVER'}")
+
+
+if __name__ == "__main__":
+    main()
