@@ -11,31 +11,31 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from .errors import AaspiError, Cancelled
-from .progress import Progress
-from .project import Project
-from .runner import RunResult, run
-from .training import TrainingSet
-from .volume import open_volume, save_volume
+from aaspi_py.framework.errors import AaspiError, Cancelled
+from aaspi_py.framework.progress import Progress
+from aaspi_py.framework.project import Project
+from aaspi_py.framework.runner import RunResult, run
+from aaspi_py.training.training_set import TrainingSet
+from aaspi_py.volume import open_volume, save_volume
 
 # Heavier parts load on first use, so `import aaspi_py` stays quick.
 _LAZY = {
-    "import_segy": "aaspi_py.segy_io",
-    "export_segy": "aaspi_py.segy_io",
-    "read_sep": "aaspi_py.sep_io",
-    "write_sep": "aaspi_py.sep_io",
-    "import_sep": "aaspi_py.sep_io",
-    "export_sep": "aaspi_py.sep_io",
-    "best_mixture": "aaspi_py.gmm",
-    "select_attributes": "aaspi_py.attribute_selection",
-    "ForestModel": "aaspi_py.forest_model",
-    "GaussianMixture": "aaspi_py.gmm",
-    "bhattacharyya": "aaspi_py.gmm",
-    "kuwahara": "aaspi_py.kuwahara_filter",
-    "GTM": "aaspi_py.gtm",
-    "training_set": "aaspi_py.polygons",
-    "load_modules": "aaspi_py.registry",
-    "Module": "aaspi_py.registry",
+    "import_segy": "aaspi_py.io.segy",
+    "export_segy": "aaspi_py.io.segy",
+    "read_sep": "aaspi_py.io.sep",
+    "write_sep": "aaspi_py.io.sep",
+    "import_sep": "aaspi_py.io.sep",
+    "export_sep": "aaspi_py.io.sep",
+    "best_mixture": "aaspi_py.mixture.gaussian_mixture",
+    "select_attributes": "aaspi_py.selection.attribute_selection",
+    "ForestModel": "aaspi_py.forest.model",
+    "GaussianMixture": "aaspi_py.mixture.gaussian_mixture",
+    "bhattacharyya": "aaspi_py.mixture.gaussian_mixture",
+    "kuwahara": "aaspi_py.filters.kuwahara",
+    "GTM": "aaspi_py.gtm.estimator",
+    "training_set": "aaspi_py.training.polygons",
+    "load_modules": "aaspi_py.framework.registry",
+    "Module": "aaspi_py.framework.registry",
 }
 
 __all__ = [

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .errors import AaspiError
+from aaspi_py.framework.errors import AaspiError
 
 DIMS = ("inline", "crossline", "sample")
 #: default zarr chunk shape (inline, crossline, sample); see benches/ for the choice
@@ -154,8 +154,8 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, *, chunks=None, compu
 
 
 def temporary_path(path: str | os.PathLike) -> Path:
-    """Hidden name beside ``path`` to write to before the rename (see :mod:`aaspi_py.leftovers`)."""
-    from .leftovers import temporary_name
+    """Hidden name beside ``path`` to write to before the rename (see :mod:`aaspi_py.framework.leftovers`)."""
+    from aaspi_py.framework.leftovers import temporary_name
 
     return temporary_name(path)
 
@@ -167,7 +167,7 @@ def commit_path(tmp: Path, path: Path, *, overwrite: bool) -> None:
         if not overwrite:
             shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
             raise AaspiError(f"{path} already exists; pass --overwrite (overwrite=True) to replace it.")
-        from .leftovers import temporary_name
+        from aaspi_py.framework.leftovers import temporary_name
 
         trash = temporary_name(path, "old")
         os.replace(path, trash)
@@ -202,7 +202,7 @@ def save_volume(
     ``like`` when given. The volume is written under a temporary name and renamed when
     complete; an existing volume is replaced only with ``overwrite=True``.
     """
-    from .scheduler import compute
+    from aaspi_py.framework.scheduler import compute
 
     path = Path(path)
     if path.exists() and not overwrite:

@@ -2,11 +2,11 @@
 
 Figures:
 
-* ours: :func:`aaspi_py.attribute_selection.select_attributes` with its defaults — all 511
+* ours: :func:`aaspi_py.selection.attribute_selection.select_attributes` with its defaults — all 511
   combinations, K = 1..2 clusters, the nine covariance models, SEM 200 iterations → CEM,
   BIC, Bhattacharyya scores, the recommendation (held-out facies separation, 3 folds) and
   the held-out validation of every n — on a planted training set
-  (:func:`aaspi_py.planted_shapes.planted_shapes_training_set`: 3 informative attributes with
+  (:func:`aaspi_py.selection.planted_shapes.planted_shapes_training_set`: 3 informative attributes with
   a bimodal mtd facies, 1 redundant mix, 5 facies-independent noise attributes shaped
   Student t, uniform, gamma, bimodal and ±1);
 * anchor, same run: the naive scikit-learn loop — every subset × facies × K ∈ {1, 2} × the 4
@@ -45,7 +45,7 @@ NOISE = ("t", "uniform", "gamma", "bimodal", "pm1")
 
 def planted(n_per_facies: int, n_attributes: int, seed: int):
     """N = 9: 1 redundant + the 5 noise shapes; N = 16: 3 redundant + 10 noise (shapes cycled)."""
-    from aaspi_py.planted_shapes import SHAPES, planted_shapes_training_set
+    from aaspi_py.selection.planted_shapes import SHAPES, planted_shapes_training_set
 
     n_redundant = 1 if n_attributes <= 9 else 3
     noise = [SHAPES[i % len(SHAPES)] for i in range(n_attributes - 3 - n_redundant)]
@@ -53,7 +53,7 @@ def planted(n_per_facies: int, n_attributes: int, seed: int):
 
 
 def ours(n_per_facies: int, n_attributes: int, seed: int, **kw):
-    from aaspi_py.attribute_selection import select_attributes
+    from aaspi_py.selection.attribute_selection import select_attributes
 
     training, planted_subset = planted(n_per_facies, n_attributes, seed)
     t0, c0 = time.perf_counter(), time.process_time()

@@ -8,8 +8,8 @@ Figures, each beside its anchor measured in the same run:
   ``ugtm.optimize`` on the same standardised data. Both final log-likelihoods are computed
   here with one definition (mean log p(x) per voxel, exact log-sum-exp), since ugtm's own
   figure leaves out a shift. Our default model (with linear terms) is timed as well.
-* **map**: gtm3d's one-pass volume mapping (:func:`aaspi_py.gtm_volume.map_volume` written
-  by :func:`aaspi_py.volume_store.write_volumes`, as the module does) of a 256³ × 9
+* **map**: gtm3d's one-pass volume mapping (:func:`aaspi_py.gtm.volume_mapping.map_volume` written
+  by :func:`aaspi_py.framework.volume_store.write_volumes`, as the module does) of a 256³ × 9
   attribute volume read from zarr, outputs written to zarr — the three latent volumes
   only, then all outputs with three facies (latent, 3 probability, 3 posterior,
   classification) — each in a fresh subprocess that reports its peak RSS; beside it, in
@@ -111,7 +111,7 @@ def load() -> float:
 def bench_fit(X: np.ndarray, skip_ugtm: bool) -> dict:
     from sklearn.exceptions import ConvergenceWarning
 
-    from aaspi_py.gtm import GTM
+    from aaspi_py.gtm.estimator import GTM
 
     out = {}
     for name, linear in (("ours", False), ("ours_default", True)):
@@ -205,10 +205,10 @@ def child_map(size: int, mode: str) -> dict:
     from threadpoolctl import threadpool_limits
 
     import aaspi_py
-    from aaspi_py.gtm_volume import VolumeGTM, map_volume, one_pass
-    from aaspi_py.scheduler import use_scheduler
+    from aaspi_py.framework.scheduler import use_scheduler
+    from aaspi_py.framework.volume_store import write_volumes
+    from aaspi_py.gtm.volume_mapping import VolumeGTM, map_volume, one_pass
     from aaspi_py.volume import build_dataset
-    from aaspi_py.volume_store import write_volumes
 
     model = VolumeGTM.load(WORK / "model")
     if mode != "full":
@@ -283,8 +283,8 @@ def main() -> None:
         print(json.dumps(child_map(args.size, args.child)))
         return
 
-    from aaspi_py.gtm import GTM
-    from aaspi_py.gtm_volume import VolumeGTM
+    from aaspi_py.gtm.estimator import GTM
+    from aaspi_py.gtm.volume_mapping import VolumeGTM
 
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average {load():.2f} at start; "
           f"fit {N_FIT} x {N_ATTR}, grid {LATENT}, RBFs {RBF}, {N_ITER} iterations", flush=True)

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter
 
 import aaspi_py
-from aaspi_py.kuwahara_filter import kuwahara
+from aaspi_py.filters.kuwahara import kuwahara
 
 WORK = Path(__file__).resolve().parent / "_work" / "kuwahara3d"
 

@@ -5,7 +5,7 @@ be within 1.3x of its peak at 128³. For each size the parent writes a project o
 float32 attribute volumes (chunk by chunk, ``benches/_work/memory``, deleted afterwards)
 and a text training file, then runs each module in a child process (``aaspi_py.run`` with
 the default ``threads`` scheduler) that reports its own peak RSS (VmHWM) and the volume's
-memory model (:func:`aaspi_py.volume_store.memory_model`).
+memory model (:func:`aaspi_py.framework.volume_store.memory_model`).
 
 Run: ``.venv/bin/python benches/memory.py [--sizes 128,256,384] [--modules kuwahara3d,...]``
 (``--sizes 600x600x400`` for the large check of ``make test-slow``).
@@ -77,11 +77,11 @@ def child(run: str, root: Path) -> dict:
     from _memory import peak_rss_bytes
 
     import aaspi_py
-    from aaspi_py.volume_store import memory_model
+    from aaspi_py.framework.volume_store import memory_model
 
     module, params = RUNS[run]
-    import aaspi_py.registry  # noqa: F401 - imports outside the figure
-    from aaspi_py.kuwahara_filter import kuwahara
+    import aaspi_py.framework.registry  # noqa: F401 - imports outside the figure
+    from aaspi_py.filters.kuwahara import kuwahara
 
     kuwahara(np.zeros((8, 8, 8), np.float32))  # numba caches loaded
     base = peak_rss_bytes()

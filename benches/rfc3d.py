@@ -62,9 +62,9 @@ def peak_rss_mb() -> float:
 def child_predict(size: int) -> dict:
     """Chunked prediction of one size, as rfc3d does it: zarr in, zarr out."""
     import aaspi_py
-    from aaspi_py.forest_model import ForestModel
-    from aaspi_py.forest_predict import predict_dask
-    from aaspi_py.scheduler import use_scheduler
+    from aaspi_py.forest.model import ForestModel
+    from aaspi_py.forest.predict import predict_dask
+    from aaspi_py.framework.scheduler import use_scheduler
     from aaspi_py.volume import build_dataset, write_dataset
 
     model = ForestModel.load(WORK / "model")
@@ -87,7 +87,7 @@ def child_predict(size: int) -> dict:
 def child_anchor(size: int) -> dict:
     """scikit-learn predict and our kernel on the same whole in-memory array."""
     import aaspi_py
-    from aaspi_py.forest_model import ForestModel
+    from aaspi_py.forest.model import ForestModel
 
     forest = fit_forest()
     model = ForestModel.load(WORK / "model")
@@ -146,7 +146,7 @@ def main() -> None:
         print(json.dumps(fn(sizes[0])))
         return
 
-    from aaspi_py.forest_model import ForestModel
+    from aaspi_py.forest.model import ForestModel
 
     WORK.mkdir(parents=True, exist_ok=True)
     forest = fit_forest()

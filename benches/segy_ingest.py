@@ -95,14 +95,14 @@ def _step_segyio(path: Path, out: Path) -> None:
 
 
 def _step_import(path: Path, out: Path) -> None:
-    from aaspi_py.segy_io import import_segy
+    from aaspi_py.io.segy import import_segy
 
     import_segy(path, out)
     os.sync()
 
 
 def _step_export(path: Path, out: Path) -> None:
-    from aaspi_py.segy_io import export_segy
+    from aaspi_py.io.segy import export_segy
 
     export_segy(out, out.with_suffix(".sgy"), overwrite=True)
     os.sync()

@@ -19,8 +19,8 @@ import numpy as np
 from matplotlib.path import Path as MplPath
 
 import aaspi_py
-from aaspi_py import polygons as P
-from aaspi_py.rasterize import Grid, slice_mask
+from aaspi_py.training import polygons as P
+from aaspi_py.training.rasterize import Grid, slice_mask
 
 
 def best_of(fn, repeat=3):

@@ -23,7 +23,7 @@ from aaspi_py.gui.qt import Qt, QtCore, QTest, QtWidgets, application
 from scipy import ndimage
 
 import aaspi_py
-from aaspi_py.registry import load_modules
+from aaspi_py.framework.registry import load_modules
 
 DOCS = Path(__file__).resolve().parent
 MAX_BYTES = 300_000
@@ -133,7 +133,7 @@ def launcher_screen(project) -> None:
 def picking_screen(project) -> None:
     from aaspi_py.gui.picking_window import PickingWindow
 
-    from aaspi_py.polygons import polygons_on_slice
+    from aaspi_py.training.polygons import polygons_on_slice
 
     win = PickingWindow(project)
     win.resize(1250, 800)
@@ -175,7 +175,7 @@ def picking_timeslice_screen(project) -> None:
     win.show()
     QTest.qWaitForWindowExposed(win)
     page = win.pick
-    from aaspi_py.polygons import list_polygons
+    from aaspi_py.training.polygons import list_polygons
 
     inlines = [poly.line for _, poly in list_polygons(project) if poly.slice == "inline"]
     page.direction.setCurrentIndex(0)
@@ -208,7 +208,7 @@ def training_set(project) -> None:
 def attribute_selection_screen(project) -> None:
     from aaspi_py.gui.module_window import ModuleWindow
 
-    from aaspi_py.registry import get_module
+    from aaspi_py.framework.registry import get_module
 
     win = ModuleWindow(get_module("attribute_selection"), project)
     win.resize(1300, 820)
@@ -229,7 +229,7 @@ def rfc3d_screen(project) -> None:
     from aaspi_py.gui.module_window import ModuleWindow
     from aaspi_py.sample_volumes import INFORMATIVE
 
-    from aaspi_py.registry import get_module
+    from aaspi_py.framework.registry import get_module
 
     win = ModuleWindow(get_module("rfc3d"), project)
     win.resize(1300, 820)
@@ -256,7 +256,7 @@ def main() -> int:
         print("note: offscreen platform; run under xvfb-run for real fonts and window decorations")
     from aaspi_py.sample_volumes import build_sample_project
 
-    from aaspi_py.project import PROJECT_FILE
+    from aaspi_py.framework.project import PROJECT_FILE
 
     root = Path(args.project)
     project = aaspi_py.Project.open(root) if (root / PROJECT_FILE).exists() else build_sample_project(root, size=args.size)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from aaspi_py.errors import AaspiError
-from aaspi_py.project import PROJECT_FILE, Project
-from aaspi_py.registry import CATEGORIES, Module, load_modules
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.framework.project import PROJECT_FILE, Project
+from aaspi_py.framework.registry import CATEGORIES, Module, load_modules
 
 from .qt import QtWidgets, application
 

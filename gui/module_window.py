@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aaspi_py.errors import AaspiError
-from aaspi_py.project import Project
-from aaspi_py.registry import Module
-from aaspi_py.volume_catalog import earlier_outputs
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.framework.project import Project
+from aaspi_py.framework.registry import Module
+from aaspi_py.training.volume_catalog import earlier_outputs
 
 from .param_form import ParamForm
 from .qt import Qt, QtGui, QtWidgets, Signal
@@ -274,7 +274,7 @@ class ModuleWindow(QtWidgets.QMainWindow):
 if __name__ == "__main__":
     import sys
 
-    from aaspi_py.registry import get_module
+    from aaspi_py.framework.registry import get_module
 
     from .qt import application
 

@@ -2,7 +2,7 @@
 
 Every field has ``value()`` (the raw value, ``None`` when empty), ``set_value(v)`` and a
 ``changed`` signal. Fields never judge values: the form passes them to the core's
-:func:`aaspi_py.params.check_param`, which is also what the CLI uses.
+:func:`aaspi_py.framework.params.check_param`, which is also what the CLI uses.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aaspi_py.params import Param
+from aaspi_py.framework.params import Param
 
 from .qt import Qt, QtGui, QtWidgets, Signal
 
@@ -482,7 +482,7 @@ def make_field(param: Param, root: Callable[[], Path | None]) -> Field:
 
 
 if __name__ == "__main__":
-    from aaspi_py.params import Bool, Choice, Facies, File, Float, Int, Ints, Str, Volume
+    from aaspi_py.framework.params import Bool, Choice, Facies, File, Float, Int, Ints, Str, Volume
 
     from .qt import application
 

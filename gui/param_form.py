@@ -2,7 +2,7 @@
 
 Each parameter gets the widget of its kind (see :mod:`.param_fields`), its help text as
 tooltip, and a message line under it. Values are checked by the core
-(:func:`aaspi_py.params.check_param`, :func:`~aaspi_py.params.validate`), exactly as the
+(:func:`aaspi_py.framework.params.check_param`, :func:`~aaspi_py.framework.params.validate`), exactly as the
 CLI checks them; the form only shows the messages. Save/Load write and read the same TOML
 parameter files as ``aaspi params`` / ``aaspi run --params``.
 """
@@ -12,11 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aaspi_py.errors import AaspiError
-from aaspi_py.params import COMMON, check_param, read_param_file, validate, write_param_file
-from aaspi_py.project import Project
-from aaspi_py.registry import Module
-from aaspi_py.volume_catalog import (
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.framework.params import (
+    COMMON,
+    check_param,
+    read_param_file,
+    validate,
+    write_param_file,
+)
+from aaspi_py.framework.project import Project
+from aaspi_py.framework.registry import Module
+from aaspi_py.training.volume_catalog import (
     catalog,
     check_input_volumes,
     training_set_volumes,
@@ -224,7 +230,7 @@ class ParamForm(QtWidgets.QWidget):
 if __name__ == "__main__":
     import sys
 
-    from aaspi_py.registry import get_module
+    from aaspi_py.framework.registry import get_module
 
     from .qt import application
 

@@ -22,7 +22,7 @@ Choices written down here because an interpreter relies on them:
   the selected saved polygon (else the last vertex), Enter close, Esc cancel the drawing
   (or the edit), Home fit view.
 
-Every operation is a call of the define_training_data API (:mod:`aaspi_py.polygons`) or a
+Every operation is a call of the define_training_data API (:mod:`aaspi_py.training.polygons`) or a
 run of the module; the window only maps the mouse to survey coordinates and draws.
 """
 
@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from aaspi_py import polygons as api
-from aaspi_py.errors import AaspiError
-from aaspi_py.project import Project
-from aaspi_py.registry import get_module
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.framework.project import Project
+from aaspi_py.framework.registry import get_module
+from aaspi_py.training import polygons as api
 from aaspi_py.volume import open_volume
 
 from .display_controls import DisplayControls

@@ -5,7 +5,7 @@ Ctrl+click a vertex to delete it, undo.
 Mouse positions are mapped to survey coordinates of the slice (see
 :mod:`.slice_plot`), so vertices are never pixels. The editor only holds the drawing;
 checking and saving a polygon are the define_training_data API's job
-(:mod:`aaspi_py.polygons`).
+(:mod:`aaspi_py.training.polygons`).
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aaspi_py.errors import AaspiError
-from aaspi_py.project import Project
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.framework.project import Project
 
 from .qt import Qt, QtGui, QtWidgets
 from .slice_viewer import SliceViewer

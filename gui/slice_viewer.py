@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aaspi_py.errors import AaspiError
-from aaspi_py.project import Project
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.framework.project import Project
 from aaspi_py.volume import open_volume
 
 from .display_controls import DisplayControls
@@ -103,7 +103,7 @@ class LineSelector(QtWidgets.QWidget):
 
 def facies_colors(project: Project | None) -> dict[str, str]:
     """Facies name → colour, from the project's facies files (the library's one source)."""
-    from aaspi_py.polygons import facies_colors as colors
+    from aaspi_py.training.polygons import facies_colors as colors
 
     return colors(project) if project is not None else {}
 

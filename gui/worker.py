@@ -9,7 +9,7 @@ Protocol (one JSON object per line):
   "report", "log_path", "seconds"}``, ``{"event": "cancelled"}`` or ``{"event": "error", "message"}``.
 
 The run goes through :func:`aaspi_py.run`, the code path of ``aaspi run``; a cancel makes
-the run raise :class:`~aaspi_py.errors.Cancelled` and the runner discards its temporaries.
+the run raise :class:`~aaspi_py.framework.errors.Cancelled` and the runner discards its temporaries.
 This file never imports Qt.
 """
 
@@ -23,7 +23,7 @@ import time
 import traceback
 from typing import Any, TextIO
 
-from aaspi_py.progress import Progress
+from aaspi_py.framework.progress import Progress
 
 
 class JsonProgress(Progress):
@@ -66,8 +66,8 @@ def _listen(stream: TextIO, progress: Progress) -> None:
 
 def serve(stdin: TextIO, out: TextIO) -> int:
     """Read one request from ``stdin``, run it, report on ``out``; the exit status."""
-    from aaspi_py.errors import AaspiError, Cancelled
-    from aaspi_py.runner import run
+    from aaspi_py.framework.errors import AaspiError, Cancelled
+    from aaspi_py.framework.runner import run
 
     progress = JsonProgress(out)
     try:

@@ -1,14 +1,14 @@
 """attribute_selection: the attribute combination that best separates the facies (GMM + Bhattacharyya)."""
 
-from aaspi_py.params import Bool, Choice, File, Float, Int, Str
-from aaspi_py.registry import Module
+from aaspi_py.framework.params import Bool, Choice, File, Float, Int, Str
+from aaspi_py.framework.registry import Module
 
 MODELS = "EII,VII,EEI,EVI,VVI,EEE,EEV,EVV,VVV"
 
 
 def _models(text: str) -> list[str]:
-    from aaspi_py.errors import AaspiError
-    from aaspi_py.gmm_models import MODELS as KNOWN
+    from aaspi_py.framework.errors import AaspiError
+    from aaspi_py.mixture.covariance_models import MODELS as KNOWN
 
     names = [m.strip().upper() for m in text.replace(";", ",").replace(" ", ",").split(",") if m.strip()]
     bad = [m for m in names if m not in KNOWN]
@@ -25,9 +25,9 @@ def outputs(ctx, p):
 def run(ctx, p):
     import json
 
-    from aaspi_py import attribute_selection_report as report
-    from aaspi_py.attribute_selection import load_training, select_attributes, subsample
-    from aaspi_py.errors import AaspiError
+    from aaspi_py.framework.errors import AaspiError
+    from aaspi_py.selection import report
+    from aaspi_py.selection.attribute_selection import load_training, select_attributes, subsample
 
     models = _models(p["covariance_models"])
     training = load_training(p["training"], ctx.project)
@@ -76,7 +76,7 @@ def _true_facies_training(project, per_facies: int = 3000, seed: int = 0):
     import numpy as np
     from aaspi_py.sample_volumes import ATTRIBUTES, FACIES, FACIES_CODES
 
-    from aaspi_py.training import TrainingSet
+    from aaspi_py.training.training_set import TrainingSet
     from aaspi_py.volume import open_volume
 
     truth = open_volume(project.volume_path("true_facies"))["data"].values.ravel()
@@ -95,7 +95,7 @@ def _true_facies_training(project, per_facies: int = 3000, seed: int = 0):
 
 
 def demo(project, progress):
-    from aaspi_py.runner import run as run_module
+    from aaspi_py.framework.runner import run as run_module
 
     name = "sample"
     if not (project.training_dir / name / "training_set.json").exists():

@@ -9,8 +9,8 @@ attribute_selection accepts. Picking polygons is done in the launcher's window o
 ``aaspi polygon``.
 """
 
-from aaspi_py.params import Bool, Facies, Str, Volumes
-from aaspi_py.registry import Module
+from aaspi_py.framework.params import Bool, Facies, Str, Volumes
+from aaspi_py.framework.registry import Module
 
 
 def outputs(ctx, p):
@@ -18,8 +18,8 @@ def outputs(ctx, p):
 
 
 def run(ctx, p):
-    from aaspi_py.project import check_name
-    from aaspi_py.training_data import extract_training_set, summary_lines
+    from aaspi_py.framework.project import check_name
+    from aaspi_py.training.training_data import extract_training_set, summary_lines
 
     name = check_name(p["name"], "training set name")
     ctx.progress.update(0.0, "rasterising polygons")
@@ -50,7 +50,7 @@ def run(ctx, p):
 def demo(project, progress):
     from aaspi_py.sample_volumes import ATTRIBUTES, FACIES
 
-    from aaspi_py.runner import run as run_module
+    from aaspi_py.framework.runner import run as run_module
 
     res = run_module("define_training_data", project, facies=list(FACIES), attributes=list(ATTRIBUTES),
                      name="sample", overwrite=True, progress=progress)

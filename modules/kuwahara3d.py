@@ -1,7 +1,7 @@
 """kuwahara3d: adaptive 3D Kuwahara filter of one or more attribute volumes (SPEC 3.5)."""
 
-from aaspi_py.params import Choice, Int, Ints, Volume, Volumes
-from aaspi_py.registry import Module
+from aaspi_py.framework.params import Choice, Int, Ints, Volume, Volumes
+from aaspi_py.framework.registry import Module
 
 
 def _what(name: str) -> str:
@@ -10,36 +10,6 @@ def _what(name: str) -> str:
 
     stem = Path(name).name
     return stem[:-5] if stem.endswith(".zarr") else stem
-
-
-def _change_block(x, y, live):
-    from aaspi_py.kuwahara_kernels import change_sums
-
-    return change_sums(x, y, live[:, :, 0]).reshape(1, 1, 1, 8)
-
-
-def _change_statistics(x, y, live):
-    """Dask array (blocks..., 8): ``change_sums`` of each block of ``x`` (input) and ``y``,
-    one small task per block beside the block's write."""
-    import dask.array as da
-    import numpy as np
-
-    y = y.rechunk(x.chunks)
-    live = da.from_array(np.ascontiguousarray(live)[:, :, None], chunks=(x.chunks[0], x.chunks[1], 1))
-    parts = da.map_blocks(_change_block, x, y, live, new_axis=3, chunks=(*((1,) * n for n in x.numblocks), (8,)),
-                          dtype=np.float64)
-    return parts
-
-
-def memory_needed(shape, n_inputs, window, selection, chunks):
-    """Bytes a kuwahara3d run holds at most (see :func:`aaspi_py.volume_store.memory_model`)."""
-    from aaspi_py.volume_store import memory_model
-
-    # joint and guide keep float64 means and variances of every input, a score and an index
-    work = 8 * (2 * n_inputs + 2) if selection != "each" else 16
-    n_read = n_inputs + (1 if selection == "guide" else 0)
-    return memory_model(shape, n_read if selection != "each" else 1, n_outputs=n_inputs if selection != "each" else 1,
-                        halo=[w - 1 for w in window], chunks=chunks, work_bytes_per_voxel=work)
 
 
 def outputs(ctx, p):
@@ -53,7 +23,7 @@ def _check_memory(ctx, p, volumes):
     import dask
     import numpy as np
 
-    from aaspi_py.resources import check_memory
+    from aaspi_py.framework.resources import check_memory
 
     chunks = volumes[0]["data"].data.chunksize
     block = np.prod([c + w - 1 for c, w in zip(chunks, p["window"])])
@@ -68,10 +38,11 @@ def run(ctx, p):
 
     import numpy as np
 
-    from aaspi_py.errors import AaspiError
-    from aaspi_py.kuwahara_filter import global_variances, kuwahara
+    from aaspi_py.filters.kuwahara import global_variances, kuwahara
+    from aaspi_py.filters.kuwahara3d_steps import change_statistics, memory_needed
+    from aaspi_py.framework.errors import AaspiError
+    from aaspi_py.framework.volume_store import check_memory, write_volumes
     from aaspi_py.volume import build_dataset
-    from aaspi_py.volume_store import check_memory, write_volumes
 
     names = list(p["inputs"])
     if not names:
@@ -81,19 +52,9 @@ def run(ctx, p):
     if len({_what(n) for n in names}) != len(names):
         raise AaspiError(f"The 'inputs' of kuwahara3d name the same volume twice ({', '.join(names)}); list each once.")
     window = tuple(p["window"])
-    volumes = [ctx.open_volume(n, param="inputs") for n in names]
+    volumes = ctx.open_volumes(names, "inputs")
     _check_memory(ctx, p, volumes)
     first = volumes[0]
-
-    def same_grid(ds, name, param):
-        if ds["data"].shape != first["data"].shape or any(
-                not np.array_equal(ds[c].values, first[c].values) for c in ("inline", "crossline")):
-            raise AaspiError(
-                f"Volume '{name}' (parameter '{param}') is not on the grid of '{names[0]}' "
-                f"(shapes {ds['data'].shape} and {first['data'].shape}); filter volumes of one survey together.")
-
-    for ds, name in zip(volumes[1:], names[1:]):
-        same_grid(ds, name, "inputs")
     masks = [ds["trace_mask"].values.astype(bool) for ds in volumes]
     # volumes that choose together share their live traces
     mask = np.logical_and.reduce(masks)
@@ -104,8 +65,7 @@ def run(ctx, p):
         if gname in names:
             guide = names.index(gname)
         else:
-            gds = ctx.open_volume(gname, param="guide")
-            same_grid(gds, gname, "guide")
+            gds, = ctx.open_volumes([gname], "guide", like=first)
             guide = gds["data"].data
             mask &= gds["trace_mask"].values.astype(bool)
     elif p["guide"]:
@@ -136,7 +96,7 @@ def run(ctx, p):
     for name, ds, out, live in zip(names, volumes, outs, masks):
         writes.append((build_dataset(out, like=ds, kind="filtered", attrs=provenance, trace_mask=live),
                        ctx.volume_output(_what(name))))
-        spreads.append(_change_statistics(ds["data"].data, out, live))
+        spreads.append(change_statistics(ds["data"].data, out, live))
     # one pass, chunk by chunk: with joint or guide selection the outputs share their blocks
     results = write_volumes(writes, *spreads, chunks=chunks, progress=ctx.progress.sub(0.2 if scales else 0.0, 1.0),
                             status="filtering")
@@ -171,7 +131,7 @@ def run(ctx, p):
 def demo(project, progress):
     from aaspi_py.sample_volumes import ATTRIBUTES
 
-    from aaspi_py.runner import run as run_module
+    from aaspi_py.framework.runner import run as run_module
 
     have = set(project.volumes())
     names = [a for a in ATTRIBUTES if a in have]

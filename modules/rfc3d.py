@@ -1,11 +1,11 @@
 """rfc3d: random forest facies classification of whole 3D volumes (AASPI program rfc3d).
 
 Parameters follow steps 1-14 of the course notes' rfc3d window; the steps of a run are in
-:mod:`aaspi_py.rfc3d_steps`.
+:mod:`aaspi_py.forest.rfc3d_steps`.
 """
 
-from aaspi_py.params import Bool, Choice, File, Float, Int, Ints, Volume, Volumes
-from aaspi_py.registry import Module
+from aaspi_py.framework.params import Bool, Choice, File, Float, Int, Ints, Volume, Volumes
+from aaspi_py.framework.registry import Module
 
 
 def outputs(ctx, p):
@@ -17,8 +17,8 @@ def outputs(ctx, p):
 
 def _check_early(ctx, p):
     """Training file and forest size, before anything is read or trained."""
-    from aaspi_py.errors import AaspiError
-    from aaspi_py.resources import check_memory
+    from aaspi_py.framework.errors import AaspiError
+    from aaspi_py.framework.resources import check_memory
 
     if p["training_file"] and not p["model"]:
         path = ctx.project.resolve(p["training_file"])
@@ -35,7 +35,7 @@ def _check_early(ctx, p):
 
 
 def run(ctx, p):
-    from aaspi_py import rfc3d_steps as steps
+    from aaspi_py.forest import rfc3d_steps as steps
 
     _check_early(ctx, p)
     datasets = steps.open_attributes(ctx, p)
@@ -50,10 +50,27 @@ def run(ctx, p):
                                  + (f" and {len(paths) - 1} probability volumes" if len(paths) > 1 else ""))
 
 
-def demo(project, progress):
-    from aaspi_py.rfc3d_steps import demo_run
+def demo(project, progress) -> list[str]:
+    """rfc3d on the sample survey; CV accuracy and accuracy against the true facies volume."""
+    from aaspi_py import sample_volumes as sv
+    from aaspi_py.forest.predict import agreement
+    from aaspi_py.framework.runner import run
+    from aaspi_py.volume import open_volume
 
-    return demo_run(project, progress)
+    res = run("rfc3d", project, training_file="training/sample/sample.txt", attributes=list(sv.ATTRIBUTES),
+              n_classes=len(sv.FACIES), n_trees=50, cv_grouping="polygon", probabilities=True,
+              overwrite=True, progress=progress)
+    pred = open_volume(res.outputs[f"rfc3d_classification_{project.name}"])
+    truth = open_volume(project.volume_path("true_facies"))
+    # true_facies numbers the facies in sample_volumes.FACIES order; map the file's classes by name
+    names = res.report.get("classes", [])
+    mapping = {c: sv.FACIES.index(n) + 1 for c, n in enumerate(names, 1) if n in sv.FACIES}
+    ag = agreement(pred, truth, mapping=mapping or None)
+    recall = ", ".join(f"{sv.FACIES[c - 1]} {r:.0%}" for c, r in ag["recall"].items())
+    return res.report["summary"][:2] + [
+        f"against true_facies ({ag['voxels']} live voxels): accuracy {ag['accuracy']:.1%} "
+        f"(always the commonest facies: {ag['majority']:.1%}), mean recall {ag['balanced_accuracy']:.1%} "
+        f"(chance {ag['chance']:.1%}; {recall}), kappa {ag['kappa']:.2f}"]
 
 
 MODULE = Module(

@@ -1,7 +1,7 @@
 """segy_export: project volume → SEG-Y (or SEPlib .H) file, reusing the source survey's headers."""
 
-from aaspi_py.params import File, Volume
-from aaspi_py.registry import Module
+from aaspi_py.framework.params import File, Volume
+from aaspi_py.framework.registry import Module
 
 
 def _destination(ctx, p):
@@ -26,12 +26,12 @@ def run(ctx, p):
     dst = ctx.check_output(_destination(ctx, p), "file")
     tmp = ctx.file_output(dst.name, dst.parent)
     if dst.suffix == ".H":  # SEPlib / AASPI header + binary dst@, both renamed at the end of the run
-        from aaspi_py.sep_io import export_sep
+        from aaspi_py.io.sep import export_sep
 
         binary = dst.with_name(dst.name + "@")
         report = export_sep(src, dst, progress=ctx.progress, staging=(tmp, ctx.file_output(binary.name, dst.parent)))
     else:
-        from aaspi_py.segy_io import export_segy
+        from aaspi_py.io.segy import export_segy
 
         report = export_segy(src, tmp, progress=ctx.progress)
         report["summary"] = [line.replace(tmp.name, dst.name) for line in report["summary"]]
@@ -40,7 +40,7 @@ def run(ctx, p):
 
 
 def demo(project, progress):
-    from aaspi_py.runner import run as run_module
+    from aaspi_py.framework.runner import run as run_module
 
     res = run_module("segy_export", project, volume="f3", dst="results/f3_export.sgy", overwrite=True,
                      progress=progress)

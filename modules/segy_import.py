@@ -1,13 +1,13 @@
 """segy_import: SEG-Y (or SEPlib .H) file → project volume (streaming, bounded memory)."""
 
-from aaspi_py.params import Bool, File, Int, Str
-from aaspi_py.registry import Module
+from aaspi_py.framework.params import Bool, File, Int, Str
+from aaspi_py.framework.registry import Module
 
 
 def _name(p):
     from pathlib import Path
 
-    from aaspi_py.project import check_name
+    from aaspi_py.framework.project import check_name
 
     return check_name(p["volume"] or Path(p["src"]).stem, "volume name")
 
@@ -19,8 +19,8 @@ def outputs(ctx, p):
 def run(ctx, p):
     from pathlib import Path
 
-    from aaspi_py.errors import AaspiError
-    from aaspi_py.project import check_name
+    from aaspi_py.framework.errors import AaspiError
+    from aaspi_py.framework.project import check_name
 
     src = ctx.project.resolve(p["src"])
     if src.is_dir():
@@ -29,11 +29,11 @@ def run(ctx, p):
     name = check_name(p["volume"] or Path(p["src"]).stem, "volume name")
     tmp = ctx.volume_output("", name=name)
     if src.suffix == ".H":  # SEPlib / AASPI header: the extension decides
-        from aaspi_py.sep_io import import_sep
+        from aaspi_py.io.sep import import_sep
 
         report = import_sep(src, tmp, progress=ctx.progress)
     else:
-        from aaspi_py.segy_io import import_segy
+        from aaspi_py.io.segy import import_segy
 
         report = import_segy(src, tmp, iline=p["iline_byte"], xline=p["xline_byte"], cdp_x=p["cdp_x_byte"],
                              cdp_y=p["cdp_y_byte"], progress=ctx.progress, keep_headers=p["keep_trace_headers"])
@@ -43,7 +43,7 @@ def run(ctx, p):
 def demo(project, progress):
     from aaspi_py.sample_volumes import F3_PATH
 
-    from aaspi_py.runner import run as run_module
+    from aaspi_py.framework.runner import run as run_module
 
     res = run_module("segy_import", project, src=str(F3_PATH), volume="f3", overwrite=True, progress=progress)
     return res.report.get("summary", [])

@@ -1,11 +1,11 @@
 """volume_info: describe a volume (geometry, live traces, value range)."""
 
-from aaspi_py.params import Volume
-from aaspi_py.registry import Module
+from aaspi_py.framework.params import Volume
+from aaspi_py.framework.registry import Module
 
 
 def run(ctx, p):
-    from aaspi_py.info import describe, summary
+    from aaspi_py.cli.info import describe, summary
 
     path = ctx.volume_path(p["volume"])
     ds = ctx.open_volume(p["volume"])
@@ -17,7 +17,7 @@ def run(ctx, p):
 
 
 def demo(project, progress):
-    from aaspi_py.runner import run as run_module
+    from aaspi_py.framework.runner import run as run_module
 
     res = run_module("volume_info", project, volume="amplitude", progress=progress)
     return res.report["summary"][:4]

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from aaspi_py.errors import AaspiError
-from aaspi_py.progress import Progress, SubProgress
-from aaspi_py.project import FOLDERS, PROJECT_FILE, Project
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.framework.progress import Progress, SubProgress
+from aaspi_py.framework.project import FOLDERS, PROJECT_FILE, Project
 from aaspi_py.volume import DIMS, save_volume
 
 from . import ATTRIBUTES, FACIES, FACIES_CODES, FACIES_COLORS, INFORMATIVE, NOISE, REDUNDANT, SIZES

@@ -205,7 +205,7 @@ def make_survey(shape: tuple[int, int, int], seed: int = 0, progress=None) -> di
     shape = tuple(int(n) for n in shape)
     if len(shape) != 3 or min(shape) < 8:
         raise ValueError(f"make_survey: shape must be three sizes >= 8, got {shape}")
-    from aaspi_py.progress import SubProgress
+    from aaspi_py.framework.progress import SubProgress
 
     if progress is not None:
         progress.update(0.0, "geology")

@@ -13,10 +13,10 @@ import tomllib
 import pytest
 
 import aaspi_py
-from aaspi_py.errors import Cancelled
-from aaspi_py.params import template, validate
-from aaspi_py.progress import Progress
-from aaspi_py.registry import CATEGORIES, get_module
+from aaspi_py.framework.errors import Cancelled
+from aaspi_py.framework.params import template, validate
+from aaspi_py.framework.progress import Progress
+from aaspi_py.framework.registry import CATEGORIES, get_module
 
 
 class _CancelAfter(Progress):

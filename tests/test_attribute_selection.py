@@ -7,11 +7,11 @@ import pytest
 from module_contract import ModuleContract
 
 import aaspi_py
-from aaspi_py.attribute_selection import select_attributes, subsample, validation_split
-from aaspi_py.errors import AaspiError
-from aaspi_py.planted_shapes import noise_attribute, planted_shapes_training_set
-from aaspi_py.planted_training import planted_training_set
-from aaspi_py.training import TrainingSet
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.selection.attribute_selection import select_attributes, subsample, validation_split
+from aaspi_py.selection.planted import planted_training_set
+from aaspi_py.selection.planted_shapes import noise_attribute, planted_shapes_training_set
+from aaspi_py.training.training_set import TrainingSet
 
 FAST = {"sem_iterations": 30}
 # the recommendation does not depend on O_n: screen with one exact fit per n to keep tests fast
@@ -221,13 +221,13 @@ class TestAttributeSelectionModule(ModuleContract):
             aaspi_py.run("attribute_selection", project.root, n_facies=2, **params)
         with pytest.raises(AaspiError, match="'covariance_models' parameter .* Got 'VVV,ABC' instead"):
             aaspi_py.run("attribute_selection", project.root, covariance_models="VVV,ABC", **params)
-        with pytest.raises(AaspiError, match="Training set 'nothing' not found .* Training sets in the project: planted"):
+        with pytest.raises(AaspiError, match=r"Training set 'nothing' \(parameter 'training'\) not found; training sets in the project: planted"):
             aaspi_py.run("attribute_selection", project.root, training="nothing")
 
 
 def test_later_modules_take_the_recommendation_by_reference(project):
-    from aaspi_py.registry import get_module
-    from aaspi_py.selection_reference import resolve
+    from aaspi_py.framework.registry import get_module
+    from aaspi_py.framework.selection_reference import resolve
 
     training, planted = planted_training_set(300, 5, 3, 1, seed=2)
     training.save(project.training_dir / "planted")
@@ -260,7 +260,7 @@ def test_sample_survey_training_data(sample_project):
     from aaspi_py.modules.attribute_selection import _true_facies_training
     from aaspi_py.sample_volumes import ATTRIBUTES, INFORMATIVE, NOISE
 
-    from aaspi_py.attribute_selection import load_training
+    from aaspi_py.selection.attribute_selection import load_training
 
     name = _true_facies_training(sample_project, per_facies=1500)
     res = aaspi_py.run("attribute_selection", sample_project.root, training=name, sem_iterations=20,
@@ -288,7 +288,7 @@ def test_sample_survey_training_data(sample_project):
 def test_demo_step(sample_project):
     from aaspi_py.modules import attribute_selection, define_training_data
 
-    from aaspi_py.progress import Progress
+    from aaspi_py.framework.progress import Progress
 
     define_training_data.demo(sample_project, Progress())
     lines = attribute_selection.demo(sample_project, Progress())

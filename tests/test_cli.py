@@ -12,12 +12,12 @@ import segyio
 from aaspi_py.sample_volumes import F3_PATH
 
 import aaspi_py
-from aaspi_py.cli import main
-from aaspi_py.demo import demo_steps as all_demo_steps
-from aaspi_py.errors import AaspiError
+from aaspi_py.cli.demo import demo_steps as all_demo_steps
+from aaspi_py.cli.main import main
+from aaspi_py.framework.errors import AaspiError
 
 AASPI = Path(sys.executable).parent / "aaspi"
-needs_segy = pytest.mark.skipif(find_spec("aaspi_py.segy_io") is None, reason="SEG-Y reader not installed")
+needs_segy = pytest.mark.skipif(find_spec("aaspi_py.io.segy") is None, reason="SEG-Y reader not installed")
 
 
 def errors(err: str) -> list[str]:
@@ -207,10 +207,10 @@ def _utility_steps():
 
 @needs_segy
 def test_demo_builds_the_sample_project_and_runs_the_steps(tmp_path, capsys, monkeypatch):
-    import aaspi_py.demo
+    import aaspi_py.cli.demo
 
     # the utility steps only: the whole workflow is the slow test below
-    monkeypatch.setattr(aaspi_py.demo, "demo_steps", _utility_steps)
+    monkeypatch.setattr(aaspi_py.cli.demo, "demo_steps", _utility_steps)
     code, out, err = run_cli(capsys, "demo", "--size", "small", "-p", tmp_path / "demo")
     assert code == 0, errors(err)
     lines = out.splitlines()
@@ -228,15 +228,15 @@ def test_demo_builds_the_sample_project_and_runs_the_steps(tmp_path, capsys, mon
 
 
 def test_demo_reports_a_failing_step_and_exits_2(tmp_path, capsys, monkeypatch):
-    import aaspi_py.demo
-    from aaspi_py.registry import Module
+    import aaspi_py.cli.demo
+    from aaspi_py.framework.registry import Module
 
     def broken(project, progress):
         raise RuntimeError("no luck")
 
     step = Module(id="broken", title="Broken step", category="Utilities", description="Fails.",
                   params=(), run=lambda ctx, p: None, demo=broken)
-    monkeypatch.setattr(aaspi_py.demo, "demo_steps", lambda: [step])
+    monkeypatch.setattr(aaspi_py.cli.demo, "demo_steps", lambda: [step])
     code, out, err = run_cli(capsys, "demo", "--size", "small", "-p", tmp_path / "demo")
     assert code == 2
     assert "[broken]  Broken step" in out and "    FAILED: RuntimeError: no luck" in out

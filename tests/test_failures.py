@@ -19,9 +19,9 @@ import pytest
 from aaspi_py.sample_volumes import F3_PATH
 
 import aaspi_py
-from aaspi_py.cli import main
+from aaspi_py.cli.main import main
 
-CLI = [sys.executable, "-m", "aaspi_py.cli"]
+CLI = [sys.executable, "-m", "aaspi_py.cli.main"]
 
 
 # ---------------------------------------------------------------- helpers
@@ -196,7 +196,7 @@ def test_a_killed_run_leaves_no_output_and_the_next_run_cleans_up(tmp_path, sig)
 
 
 def test_aaspi_clean_removes_only_leftovers_of_dead_runs(amp, capsys):
-    from aaspi_py.leftovers import HOST
+    from aaspi_py.framework.leftovers import HOST
 
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
@@ -274,7 +274,7 @@ def test_memory_hungry_parameters_are_refused_up_front(amp, capsys, monkeypatch)
     one_error(code, err, "aaspi: error: rfc3d with 20000000 trees of up to 8192 nodes needs about",
               "use fewer trees")
     assert time.perf_counter() - t0 < 10
-    monkeypatch.setattr("aaspi_py.resources.available_bytes", lambda: 10_000)
+    monkeypatch.setattr("aaspi_py.framework.resources.available_bytes", lambda: 10_000)
     code, _, err = cli(capsys, "run", "kuwahara3d", "-p", amp.root, "--set", "inputs=amp", "--set", "window=7,7,7")
     one_error(code, err, "aaspi: error: kuwahara3d with window 7x7x7 on 1 volume(s) needs about",
               "but 9.77 KiB is available; use a smaller window")
@@ -410,7 +410,7 @@ def test_aaspi_util_says_what_is_missing(monkeypatch, capsys):
 def test_demo_overwrite_refuses_a_project_it_did_not_make(amp, capsys):
     from aaspi_py.sample_volumes.project import RECORD
 
-    from aaspi_py.demo import check_demo_folder
+    from aaspi_py.cli.demo import check_demo_folder
 
     before = snapshot(amp.root)
     code, _, err = cli(capsys, "demo", "--size", "small", "-p", amp.root, "--overwrite")
@@ -429,8 +429,8 @@ def test_demo_overwrite_refuses_a_project_it_did_not_make(amp, capsys):
 
 
 def test_check_reports_what_run_would_refuse_without_running(amp):
-    from aaspi_py.errors import AaspiError
-    from aaspi_py.runner import check
+    from aaspi_py.framework.errors import AaspiError
+    from aaspi_py.framework.runner import check
 
     assert check("kuwahara3d", amp.root, inputs="amp")["inputs"] == ["amp"]
     with pytest.raises(AaspiError, match=r"Volume 'nope' \(parameter 'inputs'\) not found"):
@@ -447,8 +447,8 @@ def test_check_reports_what_run_would_refuse_without_running(amp):
 
 
 def test_overwrite_replaces_an_output_folder_but_not_another_folder(amp, capsys):
-    from aaspi_py.registry import get_module
-    from aaspi_py.runner import RunContext
+    from aaspi_py.framework.registry import get_module
+    from aaspi_py.framework.runner import RunContext
 
     ctx = RunContext(project=amp, module=get_module("define_training_data"), params={}, progress=None,
                      overwrite=True)

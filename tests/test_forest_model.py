@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 
-from aaspi_py.errors import AaspiError
-from aaspi_py.forest_model import ForestModel, _float32_at_most
-from aaspi_py.random_forest import transform, zscore_stats
+from aaspi_py.forest.model import ForestModel, _float32_at_most
+from aaspi_py.forest.training import transform, zscore_stats
+from aaspi_py.framework.errors import AaspiError
 
 
 def _data(rng, n=3000, n_attr=5):
@@ -125,7 +125,7 @@ def test_damaged_node_arrays_are_refused(tmp_path, rng):
 def test_two_predictions_in_one_dask_compute_stay_apart(rng):
     import dask
 
-    from aaspi_py.forest_predict import predict_dask
+    from aaspi_py.forest.predict import predict_dask
     from aaspi_py.volume import build_dataset
 
     X = rng.standard_normal((500, 2))

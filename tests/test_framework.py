@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import aaspi_py
-from aaspi_py.errors import AaspiError
-from aaspi_py.params import Choice, Float, Int, Volumes, template, validate
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.framework.params import Choice, Float, Int, Volumes, template, validate
 
 PARAMS = (
     Int("max_clusters", 2, low=1, help="Maximum clusters."),
@@ -86,8 +86,8 @@ def test_run_writes_record_and_refuses_overwrite(project, rng):
 
 
 def test_public_names_resolve_to_the_library_objects():
-    from aaspi_py.gmm import GaussianMixture
-    from aaspi_py.kuwahara_filter import kuwahara
+    from aaspi_py.filters.kuwahara import kuwahara
+    from aaspi_py.mixture.gaussian_mixture import GaussianMixture
 
     for name in aaspi_py.__all__:
         assert callable(getattr(aaspi_py, name)), name

@@ -12,8 +12,8 @@ from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from aaspi_py import GaussianMixture
-from aaspi_py.gmm import best_mixture
-from aaspi_py.gmm_models import MODELS, m_step, n_covariance_parameters, n_parameters
+from aaspi_py.mixture.covariance_models import MODELS, m_step, n_covariance_parameters, n_parameters
+from aaspi_py.mixture.gaussian_mixture import best_mixture
 
 # ---------------------------------------------------------------- scikit-learn peer
 

@@ -10,7 +10,7 @@ from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from aaspi_py.gtm import GTM, gtm_from_dict, gtm_to_dict, latent_grid
+from aaspi_py.gtm.estimator import GTM, gtm_from_dict, gtm_to_dict, latent_grid
 
 
 def independent_loglik(X, weights, beta, phi, mean):

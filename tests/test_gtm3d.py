@@ -6,9 +6,9 @@ import pytest
 from module_contract import ModuleContract
 
 import aaspi_py
-from aaspi_py.errors import AaspiError
-from aaspi_py.gtm_volume import VolumeGTM, map_volume, positions_to_index
-from aaspi_py.training import TrainingSet
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.gtm.volume_mapping import VolumeGTM, map_volume, positions_to_index
+from aaspi_py.training.training_set import TrainingSet
 
 INLINE, CROSSLINE, SAMPLE = np.arange(100, 112), np.arange(300, 320, 2), 600.0 + 4.0 * np.arange(18)
 SHAPE = (len(INLINE), len(CROSSLINE), len(SAMPLE))
@@ -104,7 +104,7 @@ def test_outputs_are_probabilities_and_do_not_depend_on_chunking(tmp_path):
 
 
 def test_every_chunk_is_mapped_once_for_all_outputs(project, monkeypatch):
-    import aaspi_py.gtm_volume as gv
+    import aaspi_py.gtm.volume_mapping as gv
 
     calls = []
     original = gv.map_chunk
@@ -243,7 +243,7 @@ def test_node_posterior_is_bayes_with_training_priors():
 def test_demo_on_the_sample_survey_beats_chance(sample_project_copy):
     from aaspi_py.sample_volumes import FACIES as SAMPLE_FACIES
 
-    from aaspi_py.registry import get_module
+    from aaspi_py.framework.registry import get_module
 
     project = sample_project_copy
     get_module("define_training_data").demo(project, aaspi_py.Progress())

@@ -8,9 +8,9 @@ from aaspi_py.gui.picking_window import PickingWindow
 from aaspi_py.gui.qt import Qt
 
 import aaspi_py
-from aaspi_py.errors import AaspiError
-from aaspi_py.params import check_param, read_param_file, validate
-from aaspi_py.registry import CATEGORIES, get_module, load_modules
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.framework.params import check_param, read_param_file, validate
+from aaspi_py.framework.registry import CATEGORIES, get_module, load_modules
 
 MODULES = list(load_modules())
 
@@ -152,7 +152,7 @@ def _grid_project(project):
 
 
 def test_attribute_picker_offers_usable_volumes_on_one_grid_with_type_to_filter(qtbot, project):
-    from aaspi_py.volume_catalog import usable_volumes
+    from aaspi_py.training.volume_catalog import usable_volumes
 
     _grid_project(project)
     panel = ModulePanel(get_module("define_training_data"), project)

@@ -6,8 +6,8 @@ from aaspi_py.gui.picking_window import PickingWindow
 from aaspi_py.gui.qt import Qt, QtCore, QTest, QtGui, QtWidgets
 
 import aaspi_py
-from aaspi_py.polygons import read_facies, save_polygon_to_new_file
-from aaspi_py.training import TrainingSet
+from aaspi_py.training.polygons import read_facies, save_polygon_to_new_file
+from aaspi_py.training.training_set import TrainingSet
 
 TIMEOUT_MS = 60_000
 # on inline 120 of the small sample survey: crosslines 300..339, samples 600..836 ms every 4 ms;

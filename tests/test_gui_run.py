@@ -6,7 +6,7 @@ from aaspi_py.gui.qt import Qt, QtWidgets
 from aaspi_py.gui.slice_viewer import SliceViewer
 
 import aaspi_py
-from aaspi_py.registry import get_module
+from aaspi_py.framework.registry import get_module
 
 TIMEOUT_MS = 60_000
 

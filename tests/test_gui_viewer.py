@@ -6,7 +6,7 @@ from aaspi_py.gui.slice_plot import SEISMIC
 from aaspi_py.gui.slice_viewer import SliceViewer
 
 import aaspi_py
-from aaspi_py.polygons import save_polygon_to_new_file
+from aaspi_py.training.polygons import save_polygon_to_new_file
 
 SHAPE = (6, 8, 20)
 GRID = {"inline": np.arange(200, 212, 2), "crossline": np.arange(10, 18), "sample": 500.0 + 4.0 * np.arange(20)}
@@ -81,8 +81,8 @@ def _where_colour(png, colour):
 
 
 def test_time_slice_png_and_viewer_share_orientation_and_facies_colours(viewer, tmp_path):
-    from aaspi_py.forest_report import timeslice_png
-    from aaspi_py.polygons import facies_colors
+    from aaspi_py.forest.report import timeslice_png
+    from aaspi_py.training.polygons import facies_colors
 
     project = viewer.project
     save_polygon_to_new_file(project, "inline", 204, [(11, 560), (14, 560), (14, 590)], facies="mtd",

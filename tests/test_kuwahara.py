@@ -1,7 +1,7 @@
 """Kuwahara filter: equal to a brute-force reference, independent of chunking, edge-preserving.
 
 The references below loop over every voxel and every candidate window with plain numpy;
-they share no code with aaspi_py.kuwahara_filter.
+they share no code with aaspi_py.filters.kuwahara.
 """
 
 import itertools
@@ -12,8 +12,8 @@ import pytest
 from module_contract import ModuleContract
 
 import aaspi_py
-from aaspi_py.errors import AaspiError
-from aaspi_py.kuwahara_filter import global_variances, kuwahara
+from aaspi_py.filters.kuwahara import global_variances, kuwahara
+from aaspi_py.framework.errors import AaspiError
 
 # ---------------------------------------------------------------- brute-force references
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import aaspi_py
-from aaspi_py import polygons as P
-from aaspi_py.cli import main
-from aaspi_py.errors import AaspiError
+from aaspi_py.cli.main import main
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.training import polygons as P
 
 TRIANGLE = [(10, 0), (14, 0), (14, 8)]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 
-from aaspi_py.random_forest import (
+from aaspi_py.forest.training import (
     ForestParams,
     cross_validate,
     default_tree_counts,

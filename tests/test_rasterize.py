@@ -4,9 +4,15 @@ import numpy as np
 import pytest
 from matplotlib.path import Path as MplPath
 
-from aaspi_py.errors import AaspiError
-from aaspi_py.polygons import Polygon
-from aaspi_py.rasterize import Grid, point_in_polygon, polygon_voxels, shape_problem, slice_mask
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.training.polygons import Polygon
+from aaspi_py.training.rasterize import (
+    Grid,
+    point_in_polygon,
+    polygon_voxels,
+    shape_problem,
+    slice_mask,
+)
 
 SRC = "polygons/test.json"
 

@@ -9,9 +9,9 @@ from aaspi_py.sample_volumes import ATTRIBUTES, FACIES
 from module_contract import ModuleContract
 
 import aaspi_py
-from aaspi_py.errors import AaspiError
-from aaspi_py.forest_model import ForestModel
-from aaspi_py.forest_predict import agreement, predict_dask
+from aaspi_py.forest.model import ForestModel
+from aaspi_py.forest.predict import agreement, predict_dask
+from aaspi_py.framework.errors import AaspiError
 
 FAST = dict(n_trees=6, max_depth=8, permutation_repeats=1)
 
@@ -171,7 +171,7 @@ BAD = {
     "n_attributes": (None, {"n_attributes": 2}, r"n_attributes = 2 but 3 attribute volumes are listed"),
     "header lines": (None, {"header_lines": 1}, r"hand.txt, line 2: expected 4 columns"),
     "other grid": (lambda p, rows: syn.save(p, "a3", np.zeros((10, 8, 30), np.float32), sample=np.arange(30) * 2.0),
-                   {}, r"Attribute volumes 'a1' .* and 'a3' .* are on different grids"),
+                   {}, r"Volume 'a3' \(parameter 'attributes'\) is not on the grid of 'a1'"),
     "no training file": (None, {"training_file": ""}, r"rfc3d needs a training_file"),
     "missing volume": (None, {"attributes": ["a1", "nope"]}, r"Volume 'nope' \(parameter 'attributes'\) not found"),
     "twice": (None, {"attributes": ["a1", "a1"]}, r"'a1' is listed twice"),

@@ -21,7 +21,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.linear_model import LinearRegression
 
 import aaspi_py
-from aaspi_py.errors import AaspiError
+from aaspi_py.framework.errors import AaspiError
 
 
 @pytest.fixture(scope="module")

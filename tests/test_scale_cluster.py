@@ -19,7 +19,7 @@ import pytest
 import rfc3d_synthetic as syn
 
 import aaspi_py
-from aaspi_py.progress import Progress
+from aaspi_py.framework.progress import Progress
 
 DASK = str(Path(sys.executable).with_name("dask"))
 RUNS = {
@@ -158,8 +158,8 @@ def test_a_worker_killed_mid_run_gives_the_same_output(cluster, survey, tmp_path
 def test_write_volumes_writes_every_chunk_and_sums_partials(tmp_path):
     import dask.array as da
 
+    from aaspi_py.framework.volume_store import write_volumes
     from aaspi_py.volume import build_dataset
-    from aaspi_py.volume_store import write_volumes
 
     values = np.random.default_rng(3).standard_normal((20, 18, 40)).astype(np.float32)
     x = da.from_array(values, chunks=(8, 8, 16))
@@ -176,7 +176,7 @@ def test_write_volumes_writes_every_chunk_and_sums_partials(tmp_path):
 
 
 def test_a_chunking_that_cannot_fit_is_refused_in_one_line(survey, tmp_path, monkeypatch):
-    from aaspi_py import volume_store
+    from aaspi_py.framework import volume_store
 
     # the tiny survey needs well under a MB: pretend a kB is left
     monkeypatch.setattr(volume_store, "available_memory", lambda: 1000)

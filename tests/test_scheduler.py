@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 import aaspi_py
-from aaspi_py import scheduler
-from aaspi_py.cli import main
-from aaspi_py.errors import AaspiError, Cancelled
-from aaspi_py.progress import Progress
-from aaspi_py.scheduler import check_scheduler, compute, use_scheduler
+from aaspi_py.cli.main import main
+from aaspi_py.framework import scheduler
+from aaspi_py.framework.errors import AaspiError, Cancelled
+from aaspi_py.framework.progress import Progress
+from aaspi_py.framework.scheduler import check_scheduler, compute, use_scheduler
 
 
 class Recording(Progress):

@@ -9,7 +9,7 @@ from module_contract import ModuleContract
 from segy_files import IMPORTABLE, SEGY, renumbered_small, segyio_traces, shuffled_small
 
 from aaspi_py import AaspiError, open_volume, save_volume
-from aaspi_py.segy_io import export_segy, import_segy
+from aaspi_py.io.segy import export_segy, import_segy
 
 
 def _roundtrip(tmp_path, src):
@@ -113,7 +113,7 @@ def test_generated_headers_for_a_synthetic_volume(tmp_path):
 
 def test_generated_headers_in_blocks(tmp_path, monkeypatch):
     """Blocks smaller than the volume give the same file as one block."""
-    import aaspi_py.segy_writer as writer
+    import aaspi_py.io.segy_writer as writer
 
     data = np.arange(6 * 5 * 4, dtype=np.float32).reshape(6, 5, 4) + 1
     vol = save_volume(data, tmp_path / "v.zarr", chunks=(2, 2, 4))
@@ -150,7 +150,7 @@ def test_existing_file_needs_overwrite(tmp_path):
 
 def test_module_and_cli_export(tmp_path, capsys):
     from aaspi_py import run
-    from aaspi_py.cli import main
+    from aaspi_py.cli.main import main
 
     proj = tmp_path / "proj"
     assert main(["new-project", str(proj)]) == 0

@@ -7,7 +7,7 @@ import pytest
 import segyio
 from segy_files import SEGY, records, write
 
-from aaspi_py.segy_formats import (
+from aaspi_py.io.segy_formats import (
     FORMATS,
     decode,
     encode,
@@ -15,7 +15,7 @@ from aaspi_py.segy_formats import (
     ibm_to_float32,
     sample_dtype,
 )
-from aaspi_py.segy_layout import TRACE_FIELDS, header_field
+from aaspi_py.io.segy_layout import TRACE_FIELDS, header_field
 
 
 def _normalised_ibm(rng, n):

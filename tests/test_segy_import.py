@@ -22,7 +22,7 @@ from segy_files import (
 )
 
 from aaspi_py import AaspiError, Cancelled, Progress, open_volume
-from aaspi_py.segy_io import import_segy
+from aaspi_py.io.segy import import_segy
 
 
 def _import(tmp_path, name, **kw):
@@ -357,7 +357,7 @@ def test_module_run(project):
 
 
 def test_cli_bad_file_exit_2_one_line(tmp_path, capsys):
-    from aaspi_py.cli import main
+    from aaspi_py.cli.main import main
 
     p = SEGY / "text.sgy"
     assert main(["new-project", str(tmp_path / "proj")]) == 0
@@ -371,7 +371,7 @@ def test_cli_bad_file_exit_2_one_line(tmp_path, capsys):
 
 
 def test_cli_import(tmp_path, capsys):
-    from aaspi_py.cli import main
+    from aaspi_py.cli.main import main
 
     assert main(["new-project", str(tmp_path / "proj")]) == 0
     code = main(["import-segy", str(SEGY / "f3.sgy"), "amp", "--project", str(tmp_path / "proj")])
@@ -415,7 +415,7 @@ def test_peak_memory_does_not_grow_with_the_file(tmp_path, monkeypatch):
 
 def test_layout_details(tmp_path):
     """Byte order from the rev 2 constant, sample count from the trace header, interval choice."""
-    from aaspi_py.segy_layout import read_layout
+    from aaspi_py.io.segy_layout import read_layout
 
     raw = bytearray((SEGY / "small-lsb.sgy").read_bytes())
     raw[3200 + 96: 3200 + 100] = (0x01020304).to_bytes(4, "little")

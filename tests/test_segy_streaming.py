@@ -8,9 +8,9 @@ import pytest
 import segyio
 from segy_files import SEGY, endian_of, segyio_traces, shuffled_small
 
-import aaspi_py.segy_io as segy_io
+import aaspi_py.io.segy as segy_io
 from aaspi_py import open_volume
-from aaspi_py.segy_io import export_segy, import_segy
+from aaspi_py.io.segy import export_segy, import_segy
 
 
 def _chunk_files(volume):
@@ -82,7 +82,7 @@ def test_writer_failure_reaches_the_caller_and_leaves_nothing(tmp_path, monkeypa
 def test_headers_read_through_many_small_maps(tmp_path, monkeypatch):
     """Header maps of a few traces each (as for a survey far wider than one map) keep every
     raw header: the export is still identical to the file."""
-    import aaspi_py.segy_geometry as segy_geometry
+    import aaspi_py.io.segy_geometry as segy_geometry
 
     path, _ = shuffled_small(tmp_path)
     monkeypatch.setattr(segy_geometry, "MAP_BYTES", 3 * 440)  # small.sgy traces are 440 bytes

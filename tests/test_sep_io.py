@@ -9,8 +9,8 @@ import pytest
 from segy_files import SEGY
 
 from aaspi_py import AaspiError, open_volume, save_volume
-from aaspi_py.segy_io import import_segy
-from aaspi_py.sep_io import export_sep, import_sep, parse_history, read_header, read_sep, write_sep
+from aaspi_py.io.segy import import_segy
+from aaspi_py.io.sep import export_sep, import_sep, parse_history, read_header, read_sep, write_sep
 
 
 @pytest.fixture

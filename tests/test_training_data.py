@@ -7,13 +7,13 @@ import xarray as xr
 from module_contract import ModuleContract
 
 import aaspi_py
-from aaspi_py import polygons as P
-from aaspi_py.cli import main
-from aaspi_py.errors import AaspiError
-from aaspi_py.progress import Progress
-from aaspi_py.registry import get_module
-from aaspi_py.training import TrainingSet, read_text_training_file
-from aaspi_py.training_data import read_values
+from aaspi_py.cli.main import main
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.framework.progress import Progress
+from aaspi_py.framework.registry import get_module
+from aaspi_py.training import polygons as P
+from aaspi_py.training.training_data import read_values
+from aaspi_py.training.training_set import TrainingSet, read_text_training_file
 
 INLINE, CROSSLINE, SAMPLE = np.arange(100, 108), np.arange(10, 26, 2), np.arange(8) * 4.0
 

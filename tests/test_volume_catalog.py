@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 
 import aaspi_py
-from aaspi_py.errors import AaspiError
-from aaspi_py.polygons import (
+from aaspi_py.framework.errors import AaspiError
+from aaspi_py.training.polygons import (
     delete_polygon,
     facies_colors,
     read_facies,
     restore_polygon,
     save_polygon_to_new_file,
 )
-from aaspi_py.volume_catalog import (
+from aaspi_py.training.volume_catalog import (
     catalog,
     check_input_volumes,
     earlier_outputs,
