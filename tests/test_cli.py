@@ -12,8 +12,8 @@ import segyio
 from aaspi_py.sample_volumes import F3_PATH
 
 import aaspi_py
+from aaspi_py.cli.commands import main
 from aaspi_py.cli.demo import demo_steps as all_demo_steps
-from aaspi_py.cli.main import main
 from aaspi_py.framework.errors import AaspiError
 
 AASPI = Path(sys.executable).parent / "aaspi"

@@ -19,9 +19,9 @@ import pytest
 from aaspi_py.sample_volumes import F3_PATH
 
 import aaspi_py
-from aaspi_py.cli.main import main
+from aaspi_py.cli.commands import main
 
-CLI = [sys.executable, "-m", "aaspi_py.cli.main"]
+CLI = [sys.executable, "-m", "aaspi_py.cli"]
 
 
 # ---------------------------------------------------------------- helpers

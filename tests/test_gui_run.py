@@ -132,7 +132,8 @@ def test_existing_outputs_are_refused_before_the_run_until_overwrite_is_ticked(q
     panel = ModulePanel(get_module("define_training_data"), project)
     qtbot.addWidget(panel)
     panel.form.set_values({"facies": ["salt"], "attributes": ["envelope"], "name": "old"})
-    (project.training_dir / "old").mkdir()   # a training set of that name exists
+    (project.training_dir / "old").mkdir()   # a training set of that name exists (made by an earlier run)
+    (project.training_dir / "old" / "training_set.json").write_text("{}")
     qtbot.mouseClick(panel.execute_button, Qt.LeftButton)
     assert not panel.runner.running
     assert "tick Overwrite existing outputs" in panel.status.text() and "old" in panel.status.text()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import aaspi_py
-from aaspi_py.cli.main import main
+from aaspi_py.cli.commands import main
 from aaspi_py.framework.errors import AaspiError
 from aaspi_py.training import polygons as P
 

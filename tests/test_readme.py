@@ -24,7 +24,7 @@ def use_blocks() -> tuple[list[str], str]:
 def test_use_section_runs_as_written(tmp_path, monkeypatch, capsys):
     from aaspi_py.gui.start import main as util_main
 
-    from aaspi_py.cli.main import main
+    from aaspi_py.cli.commands import main
 
     commands, notebook = use_blocks()
     # the commands refer to sample_volumes/ of the repository, as when run from a checkout

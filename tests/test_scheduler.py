@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import aaspi_py
-from aaspi_py.cli.main import main
+from aaspi_py.cli.commands import main
 from aaspi_py.framework import scheduler
 from aaspi_py.framework.errors import AaspiError, Cancelled
 from aaspi_py.framework.progress import Progress

@@ -150,7 +150,7 @@ def test_existing_file_needs_overwrite(tmp_path):
 
 def test_module_and_cli_export(tmp_path, capsys):
     from aaspi_py import run
-    from aaspi_py.cli.main import main
+    from aaspi_py.cli.commands import main
 
     proj = tmp_path / "proj"
     assert main(["new-project", str(proj)]) == 0

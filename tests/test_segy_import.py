@@ -357,7 +357,7 @@ def test_module_run(project):
 
 
 def test_cli_bad_file_exit_2_one_line(tmp_path, capsys):
-    from aaspi_py.cli.main import main
+    from aaspi_py.cli.commands import main
 
     p = SEGY / "text.sgy"
     assert main(["new-project", str(tmp_path / "proj")]) == 0
@@ -371,7 +371,7 @@ def test_cli_bad_file_exit_2_one_line(tmp_path, capsys):
 
 
 def test_cli_import(tmp_path, capsys):
-    from aaspi_py.cli.main import main
+    from aaspi_py.cli.commands import main
 
     assert main(["new-project", str(tmp_path / "proj")]) == 0
     code = main(["import-segy", str(SEGY / "f3.sgy"), "amp", "--project", str(tmp_path / "proj")])

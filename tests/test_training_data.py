@@ -7,7 +7,7 @@ import xarray as xr
 from module_contract import ModuleContract
 
 import aaspi_py
-from aaspi_py.cli.main import main
+from aaspi_py.cli.commands import main
 from aaspi_py.framework.errors import AaspiError
 from aaspi_py.framework.progress import Progress
 from aaspi_py.framework.registry import get_module
