@@ -1,0 +1,96 @@
+"""attributes: volumetric attributes of an amplitude volume, one output volume each (SPEC 3.7)."""
+
+from aaspi_py import attributes as _attributes
+from aaspi_py.params import Float, Int, Str, Volume
+from aaspi_py.registry import Module
+
+
+def _option_params() -> tuple:
+    """One parameter per family option, declared by the families themselves."""
+    out = []
+    for key, default in _attributes.OPTIONS.items():
+        kind = Int if isinstance(default, int) and not isinstance(default, bool) else Float
+        out.append(kind(key, default, help=_attributes.OPTION_HELP[key]))
+    return tuple(out)
+
+
+def _sample_interval(ds) -> tuple[float, str]:
+    """Sample interval (ms or m) and domain of a volume."""
+    import numpy as np
+
+    from aaspi_py.errors import AaspiError
+
+    sample = np.asarray(ds["sample"].values, dtype=float)
+    domain = ds["sample"].attrs.get("domain", "time")
+    if sample.size < 2:
+        raise AaspiError("Attributes need traces of at least two samples.")
+    steps = np.diff(sample)
+    if not np.allclose(steps, steps[0], rtol=1e-6) or steps[0] <= 0:
+        raise AaspiError(f"The sample axis is not regular ({sample[0]:g}, {sample[1]:g}, ...); attributes need "
+                         "a constant sample interval.")
+    return float(steps[0]), domain
+
+
+def run(ctx, p):
+    import time
+
+    import numpy as np
+
+    from aaspi_py import attributes
+    from aaspi_py.volume import build_dataset, write_dataset
+
+    names = attributes.check_names(p["attributes"], dict.fromkeys(attributes.NAMES))
+    ds = ctx.open_volume(p["volume"], param="volume")
+    dt, domain = _sample_interval(ds)
+    live = ds["trace_mask"].values.astype(bool)
+    options = {k: p[k] for k in attributes.OPTIONS}
+    t0 = time.perf_counter()
+    out = attributes.compute(ds["data"].data, names, sample_interval=dt, mask=live, **options)
+    ctx.check()
+    writes = []
+    for name in names:
+        attrs = {"module": ctx.module.id, "parameters": dict(p), "attribute": name,
+                 "units": attributes.units(name, domain), "description": attributes.describe(name)}
+        writes.append(write_dataset(build_dataset(out[name], like=ds, kind="attribute", attrs=attrs,
+                                                  trace_mask=live),
+                                    ctx.volume_output(name), compute=False))
+    # one pass: attributes of one family share their blocks
+    ctx.compute(*writes, status="computing attributes")
+    seconds = time.perf_counter() - t0
+    n_vox = int(np.prod(ds["data"].shape))
+    rate = n_vox / max(seconds, 1e-9) / 1e6
+    summary = [f"{len(names)} attribute(s) of {p['volume']} ({'x'.join(map(str, ds['data'].shape))}, "
+               f"{dt:g} {'m' if domain == 'depth' else 'ms'}): {seconds:.1f} s ({rate:.3g} Mvoxel/s)"]
+    summary += [f"{ctx.output_name(n)}: {attributes.describe(n)}" for n in names]
+    ctx.report.update({"attributes": names, "sample_interval": dt, "domain": domain,
+                       "options": options, "seconds": round(seconds, 3),
+                       "outputs": {n: ctx.output_name(n) for n in names}, "summary": summary})
+    for line in summary:
+        ctx.log(line)
+
+
+def demo(project, progress):
+    from aaspi_py import attributes
+    from aaspi_py.runner import run as run_module
+
+    names = [n for n in attributes.NAMES if attributes.family_of(n) == "complex_trace"]
+    res = run_module("attributes", project, volume="amplitude", attributes=",".join(names),
+                     overwrite=True, progress=progress)
+    return res.report["summary"][:1]
+
+
+MODULE = Module(
+    id="attributes",
+    title="Volumetric attributes",
+    category="Volumetric Attributes",
+    description="Complex-trace, geometric, coherence, spectral and texture attributes of an amplitude volume.",
+    params=(
+        Volume("volume", help="Amplitude volume (time or depth) to compute the attributes of."),
+        Str("attributes", help="Attributes, comma separated (one output volume each: attributes_<name>_<project>"
+                               "<suffix>); any of " + ", ".join(_attributes.NAMES) + "."),
+        *_option_params(),
+    ),
+    run=run,
+    demo=demo,
+    demo_order=35,
+)
