@@ -37,7 +37,7 @@ def run(ctx, p):
     import numpy as np
 
     from aaspi_py import attributes
-    from aaspi_py.volume import build_dataset, write_dataset
+    from aaspi_py.shared_writes import prepare_volume, store_all
 
     names = attributes.check_names(p["attributes"], dict.fromkeys(attributes.NAMES))
     ds = ctx.open_volume(p["volume"], param="volume")
@@ -47,15 +47,16 @@ def run(ctx, p):
     t0 = time.perf_counter()
     out = attributes.compute(ds["data"].data, names, sample_interval=dt, mask=live, **options)
     ctx.check()
-    writes = []
+    targets, sources = [], []
     for name in names:
         attrs = {"module": ctx.module.id, "parameters": dict(p), "attribute": name,
                  "units": attributes.units(name, domain), "description": attributes.describe(name)}
-        writes.append(write_dataset(build_dataset(out[name], like=ds, kind="attribute", attrs=attrs,
-                                                  trace_mask=live),
-                                    ctx.volume_output(name), compute=False))
-    # one pass: attributes of one family share their blocks
-    ctx.compute(*writes, status="computing attributes")
+        target, source = prepare_volume(out[name], ctx.volume_output(name), like=ds, kind="attribute",
+                                        attrs=attrs, trace_mask=live)
+        targets.append(target)
+        sources.append(source)
+    # one pass over all outputs: the attributes of one family share their blocks
+    ctx.compute(store_all(sources, targets), status="computing attributes")
     seconds = time.perf_counter() - t0
     n_vox = int(np.prod(ds["data"].shape))
     rate = n_vox / max(seconds, 1e-9) / 1e6
