@@ -57,9 +57,10 @@ def run_module(root: Path, names: list[str]) -> dict:
     for old in (root / "volumes").glob("attributes_*"):  # outputs of an earlier run: not part of the timing
         shutil.rmtree(old)
     base = peak_rss_bytes()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     aaspi_py.run("attributes", root, volume="amplitude", attributes=",".join(names), overwrite=True)
-    return {"seconds": time.perf_counter() - t, "rss": peak_rss_bytes(), "rss_imports": base}
+    return {"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "rss": peak_rss_bytes(),
+            "rss_imports": base}
 
 
 def plain_complex_trace(x, dt_s: float = 0.004, w: int = 9) -> list:
@@ -90,12 +91,13 @@ def run_plain(root: Path, family: str) -> dict:
     x = np.asarray(open_volume(root / "volumes" / "amplitude.zarr")["data"].values)
     base = peak_rss_bytes()
     fam = attributes.FAMILIES[family]
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     if family == "complex_trace":
         plain_complex_trace(x)
     else:
         fam.compute(x, list(fam.names), sample_interval=4.0, **dict(fam.options))
-    return {"seconds": time.perf_counter() - t, "rss": peak_rss_bytes(), "rss_loaded": base}
+    return {"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "rss": peak_rss_bytes(),
+            "rss_loaded": base}
 
 
 def child(args: list[str]) -> dict:
@@ -131,15 +133,16 @@ def main() -> None:
     print(f"attributes benchmark: {n}^3 float32 zarr ({n**3 / 1e6:.1f} Mvoxel), chunks 64x64x128; "
           f"{os.cpu_count()} cores; load average {load0[0]:.1f} at start; /proc/loadavg: "
           f"{Path('/proc/loadavg').read_text().strip()}")
-    print(f"  {'family':<15s} {'attributes':>10s} {'module':>9s} {'Mvox/s':>7s} {'peak RSS':>9s}   "
-          f"{'plain':>9s} {'Mvox/s':>7s} {'peak RSS':>9s}   {'speed-up':>8s}")
+    print(f"  {'family':<15s} {'attributes':>10s} {'module':>9s} {'CPU':>7s} {'Mvox/s':>7s} {'peak RSS':>9s}   "
+          f"{'plain':>9s} {'CPU':>7s} {'Mvox/s':>7s} {'peak RSS':>9s}   {'speed-up':>8s} {'per CPU-s':>9s}")
     for family in families:
         names = list(attributes.FAMILIES[family].names)
         m = child(["module", str(root), names])
         p = child(["plain", str(root), family])
-        print(f"  {family:<15s} {len(names):10d} {m['seconds']:7.1f} s {n**3 / m['seconds'] / 1e6:7.2f} "
-              f"{m['rss'] / 1e6:6.0f} MB   {p['seconds']:7.1f} s {n**3 / p['seconds'] / 1e6:7.2f} "
-              f"{p['rss'] / 1e6:6.0f} MB   {p['seconds'] / m['seconds']:7.2f}x", flush=True)
+        print(f"  {family:<15s} {len(names):10d} {m['seconds']:7.1f} s {m['cpu']:5.1f} s {n**3 / m['seconds'] / 1e6:7.2f} "
+              f"{m['rss'] / 1e6:6.0f} MB   {p['seconds']:7.1f} s {p['cpu']:5.1f} s {n**3 / p['seconds'] / 1e6:7.2f} "
+              f"{p['rss'] / 1e6:6.0f} MB   {p['seconds'] / m['seconds']:7.2f}x {p['cpu'] / m['cpu']:8.2f}x",
+              flush=True)
     if not args.no_scaling:
         print("memory scaling, every family's attributes per run, each in a fresh process:")
         for family in families:

@@ -22,8 +22,8 @@ ATTRIBUTES = (
     Attribute("instantaneous_phase", "degrees", "arg z in (-180, 180]; no window"),
     Attribute("cos_phase", "unitless", "cos(arg z) = x/|z| in [-1, 1] (0 where |z| = 0); no window"),
     Attribute("instantaneous_frequency", "Hz",
-              "d(arg z)/dt / 2pi, mean of the phase steps to both neighbours; |z|^2-weighted mean over "
-              "trace_window samples"),
+              "d(arg z)/dt / 2pi, mean of the wrapped phase steps to both neighbours; |z|^2-weighted mean "
+              "over trace_window samples"),
     Attribute("instantaneous_bandwidth", "Hz",
               "|d ln|z| / dt| / 2pi (Barnes 1993); |z|^2-weighted mean over trace_window samples"),
     Attribute("sweetness", "amplitude/sqrt(Hz)",
@@ -43,23 +43,20 @@ def _check(options: Mapping) -> str | None:
     return None
 
 
-def _weighted_mean(values: np.ndarray, weight: np.ndarray, window: int) -> np.ndarray:
+def _weighted_mean(values: np.ndarray, weight: np.ndarray, window: int, weight_sum: np.ndarray | None) -> np.ndarray:
     """Running ``weight``-weighted mean of ``values`` along the trace (window in samples)."""
     if window == 1:
         return values
     num = ndimage.uniform_filter1d(values * weight, window, axis=-1, mode="reflect")
-    den = ndimage.uniform_filter1d(weight, window, axis=-1, mode="reflect")
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    return np.divide(num, weight_sum, out=np.zeros_like(num), where=weight_sum > 0)
 
 
-def _neighbour_difference(a: np.ndarray, op) -> np.ndarray:
-    """``op(a[t+1], a[t-1]) / 2`` inside the trace, one-sided ``op(a[t+1], a[t])`` at its ends."""
-    if a.shape[-1] < 2:
-        return np.zeros(a.shape, dtype=np.float32)
-    inner = op(a[..., 2:], a[..., :-2]) / 2
-    first = op(a[..., 1:2], a[..., :1])
-    last = op(a[..., -1:], a[..., -2:-1])
-    return np.concatenate([first, inner, last], axis=-1).astype(np.float32)
+def _central(step: np.ndarray) -> np.ndarray:
+    """Per-sample derivative from the steps between neighbours (mean of the two, one at the ends)."""
+    if step.shape[-1] == 0:
+        return np.zeros((*step.shape[:-1], 1), dtype=np.float32)
+    inner = (step[..., 1:] + step[..., :-1]) * np.float32(0.5)
+    return np.concatenate([step[..., :1], inner, step[..., -1:]], axis=-1)
 
 
 def compute(block: np.ndarray, names, *, sample_interval: float, trace_window: int = 9,
@@ -73,36 +70,41 @@ def compute(block: np.ndarray, names, *, sample_interval: float, trace_window: i
             ndimage.uniform_filter1d(x * x, trace_window, axis=-1, mode="reflect"), 0))
     if not names - {"rms_amplitude"}:
         return out
-    z = signal.hilbert(x, axis=-1)
-    power = (z.real**2 + z.imag**2).astype(np.float32)
+    # float32 from here: the quadrature trace is all that is needed of z
+    y = signal.hilbert(x, axis=-1).imag.astype(np.float32)
+    power = x * x + y * y
     envelope = np.sqrt(power)
     if "envelope" in names:
         out["envelope"] = envelope
-    if "instantaneous_phase" in names:
-        out["instantaneous_phase"] = np.degrees(np.angle(z)).astype(np.float32)
     if "cos_phase" in names:
         out["cos_phase"] = np.divide(x, envelope, out=np.zeros_like(x), where=envelope > 0)
     # seconds (time) or kilometres (depth) per sample: Hz or cycles/km
-    step = sample_interval / 1000.0
+    to_frequency = np.float32(1.0 / (2 * np.pi * sample_interval / 1000.0))
+    weight_sum = None
+    if trace_window > 1 and names & {"instantaneous_frequency", "sweetness", "instantaneous_bandwidth"}:
+        weight_sum = ndimage.uniform_filter1d(power, trace_window, axis=-1, mode="reflect")
     frequency = None
-    if names & {"instantaneous_frequency", "sweetness"}:
-        # the mean of the two one-sample phase steps reaches the Nyquist frequency
-        # (arg(z[t+1] conj z[t-1]) / 2 would wrap at half of it)
-        step_phase = np.angle(z[..., 1:] * np.conj(z[..., :-1])).astype(np.float32)
-        dphase = np.concatenate([step_phase[..., :1], (step_phase[..., 1:] + step_phase[..., :-1]) / 2,
-                                 step_phase[..., -1:]], axis=-1) if x.shape[-1] > 1 else np.zeros_like(x)
-        frequency = _weighted_mean((dphase / (2 * np.pi * step)).astype(np.float32), power, trace_window)
-        if "instantaneous_frequency" in names:
-            out["instantaneous_frequency"] = frequency
+    if names & {"instantaneous_phase", "instantaneous_frequency", "sweetness"}:
+        phase = np.arctan2(y, x)
+        if "instantaneous_phase" in names:
+            out["instantaneous_phase"] = np.degrees(phase)
+        if names & {"instantaneous_frequency", "sweetness"}:
+            # one-sample phase steps wrapped to [-pi, pi]: their mean reaches the Nyquist
+            # frequency (arg(z[t+1] conj z[t-1]) / 2 would wrap at half of it)
+            step = np.diff(phase, axis=-1)
+            step -= np.float32(2 * np.pi) * np.round(step * np.float32(1 / (2 * np.pi)))
+            frequency = _weighted_mean(_central(step) * to_frequency, power, trace_window, weight_sum)
+            if "instantaneous_frequency" in names:
+                out["instantaneous_frequency"] = frequency
     if "instantaneous_bandwidth" in names:
         tiny = np.float32(1e-30)
-        log_envelope = np.log(np.maximum(envelope, tiny))
-        dlog = _neighbour_difference(log_envelope, np.subtract)
-        raw = (np.abs(dlog) / (2 * np.pi * step)).astype(np.float32)
-        out["instantaneous_bandwidth"] = _weighted_mean(np.where(envelope > tiny, raw, 0).astype(np.float32),
-                                                        power, trace_window)
+        alive = envelope > tiny
+        step = np.diff(np.log(np.maximum(envelope, tiny)), axis=-1)
+        raw = np.abs(_central(step)) * to_frequency
+        raw[~alive] = 0
+        out["instantaneous_bandwidth"] = _weighted_mean(raw, power, trace_window, weight_sum)
     if "sweetness" in names:
-        out["sweetness"] = envelope / np.sqrt(np.maximum(frequency, 1.0))
+        out["sweetness"] = envelope / np.sqrt(np.maximum(frequency, np.float32(1.0)))
     return {k: np.asarray(v, dtype=np.float32) for k, v in out.items()}
 
 
