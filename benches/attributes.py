@@ -51,8 +51,9 @@ def make_volume(n: int, root: Path) -> None:
 
 
 def run_module(root: Path, names: list[str]) -> dict:
-    import aaspi_py
     from _memory import peak_rss_bytes
+
+    import aaspi_py
 
     for old in (root / "volumes").glob("attributes_*"):  # outputs of an earlier run: not part of the timing
         shutil.rmtree(old)
@@ -84,8 +85,8 @@ def plain_complex_trace(x, dt_s: float = 0.004, w: int = 9) -> list:
 
 def run_plain(root: Path, family: str) -> dict:
     import numpy as np
-
     from _memory import peak_rss_bytes
+
     from aaspi_py import attributes, open_volume
 
     x = np.asarray(open_volume(root / "volumes" / "amplitude.zarr")["data"].values)

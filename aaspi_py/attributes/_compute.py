@@ -116,6 +116,25 @@ def compute_family(data, family: Family, names: list[str], mask, sample_interval
     return out
 
 
+#: voxels of a compute block (64 x 64 x 128): memory per block stays the same however long the traces
+BLOCK_VOXELS = 64 * 64 * 128
+
+
+def whole_trace_chunks(shape, chunks) -> tuple:
+    """Chunks of whole traces holding at most about :data:`BLOCK_VOXELS` voxels each.
+
+    Long traces get narrower blocks (a power of two of traces across, at least 8), so the
+    memory a block needs does not grow with the trace length; chunks already narrower stay.
+    """
+    lateral = int(np.sqrt(BLOCK_VOXELS / max(shape[2], 1)))
+    lateral = max(8, 1 << max(lateral.bit_length() - 1, 0))
+    out = []
+    for axis in (0, 1):
+        widest = max(chunks[axis]) if chunks[axis] else 1
+        out.append(chunks[axis] if widest <= lateral else lateral)
+    return (out[0], out[1], -1)
+
+
 def prepare(data, mask):
     """``data`` as float32 (numpy or dask, whole traces per chunk) with dead traces zeroed."""
     dask = _is_dask(data)
@@ -131,7 +150,7 @@ def prepare(data, mask):
             mask = None
     data = data.astype(np.float32, copy=False) if not dask else data.astype(np.float32)
     if dask:
-        data = data.rechunk({2: -1})
+        data = data.rechunk(whole_trace_chunks(data.shape, data.chunks))
     if mask is not None:
         if dask:
             import dask.array as da
