@@ -17,7 +17,17 @@ from aaspi_py.progress import Progress, SubProgress
 from aaspi_py.project import FOLDERS, PROJECT_FILE, Project
 from aaspi_py.volume import DIMS, save_volume
 
-from . import ATTRIBUTES, CONTROLS, FACIES, FACIES_CODES, FACIES_COLORS, INFORMATIVE, NOISE, REDUNDANT, SIZES
+from . import (
+    ATTRIBUTES,
+    CONTROLS,
+    FACIES,
+    FACIES_CODES,
+    FACIES_COLORS,
+    INFORMATIVE,
+    NOISE,
+    REDUNDANT,
+    SIZES,
+)
 
 PROJECT_NAME = "sample"
 #: what the sample project holds (size, seed, attribute groups), in its root folder
