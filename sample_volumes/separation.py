@@ -69,7 +69,7 @@ def measure(survey: dict[str, np.ndarray]) -> dict[str, dict]:
 
 def table(result: dict) -> str:
     head = "| attribute | " + " | ".join(f"AUC {a}/{b}" for a, b in PAIRS) + " | QDA alone | gain | R² from informative |"
-    lines = [head, "|" + "---|" * (len(PAIRS) + 5)]
+    lines = [head, "|" + "---|" * (len(PAIRS) + 4)]
     for name in ATTRIBUTES:
         r = result[name]
         r2 = "—" if name in INFORMATIVE else f"{r['r2']:.2f}"
