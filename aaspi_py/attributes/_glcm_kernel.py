@@ -65,7 +65,7 @@ def _between(window, u, n_traces, delta, counts, acc, diff, clogc):
     return s
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def glcm_properties(levels, n_levels, r_trace, r_sample):
     """Entropy, variance, contrast, homogeneity and energy (scikit-image's ``graycoprops``
     definitions) of every voxel's window: float32 array (5, n_inlines, n_crosslines, n_samples).
@@ -88,7 +88,7 @@ def glcm_properties(levels, n_levels, r_trace, r_sample):
     for d in range(n_levels):
         homogeneity_weight[d] = 1.0 / (1.0 + d * d)
     out = np.empty((5, ni, nx, ns), dtype=np.float32)
-    for i in numba.prange(ni):
+    for i in range(ni):
         window = np.empty((n_traces, ns + 2 * r_sample), dtype=np.int64)
         counts = np.zeros((n_levels, n_levels), dtype=np.int64)
         acc = np.zeros(4, dtype=np.int64)

@@ -142,14 +142,14 @@ def _lanczos_top(c, start, q, alpha, beta, w):
     return _top_eigenvalue_tridiagonal(alpha, beta, n, upper)
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _coherence(x, r_trace, r_sample, eigen):
     ni, nx, ns = x.shape
     width = 2 * r_trace + 1
     k_traces = width * width
     semblance = np.zeros((ni, nx, ns), dtype=np.float32)
     coherence = np.zeros((ni, nx, ns), dtype=np.float32)
-    for i in numba.prange(ni):
+    for i in range(ni):
         traces = np.empty((k_traces, ns), dtype=np.float64)
         # prefix[k, l, t] = sum_{s < t} x_k(s) x_l(s), so a window sum is two lookups
         prefix = np.zeros((k_traces, k_traces, ns + 1), dtype=np.float64)

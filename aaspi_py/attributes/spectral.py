@@ -60,11 +60,11 @@ def _check(options: Mapping) -> str | None:
     return None
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _moments(spectra, n_bins, df, peak, bandwidth, roughness):
     """The three attributes from spectra (n_windows, 2 n_bins): real parts, then imaginary."""
     n_windows = spectra.shape[0]
-    for w in numba.prange(n_windows):
+    for w in range(n_windows):
         s = spectra[w]
         amplitude = np.empty(n_bins, dtype=np.float32)
         best, best_value = 1, np.float32(-1.0)
