@@ -38,6 +38,7 @@ def run(ctx, p):
 
     from aaspi_py import attributes
     from aaspi_py.shared_writes import prepare_volume, store_all
+    from aaspi_py.volume import DEFAULT_CHUNKS
 
     names = attributes.check_names(p["attributes"], dict.fromkeys(attributes.NAMES))
     ds = ctx.open_volume(p["volume"], param="volume")
@@ -51,8 +52,11 @@ def run(ctx, p):
     for name in names:
         attrs = {"module": ctx.module.id, "parameters": dict(p), "attribute": name,
                  "units": attributes.units(name, domain), "description": attributes.describe(name)}
+        # zarr chunks inside one compute block: each block writes its own chunks, so no
+        # output chunk waits for several blocks (memory flat however many outputs)
+        chunks = (out[name].chunks[0][0], out[name].chunks[1][0], DEFAULT_CHUNKS[2])
         target, source = prepare_volume(out[name], ctx.volume_output(name), like=ds, kind="attribute",
-                                        attrs=attrs, trace_mask=live)
+                                        attrs=attrs, trace_mask=live, chunks=chunks)
         targets.append(target)
         sources.append(source)
     # one pass over all outputs: the attributes of one family share their blocks
@@ -77,7 +81,7 @@ def demo(project, progress):
     from aaspi_py.runner import run as run_module
     from aaspi_py.volume import open_volume
 
-    names = ["rms_amplitude", "instantaneous_frequency"]
+    names = ["envelope", "instantaneous_frequency"]
     res = run_module("attributes", project, volume="amplitude", attributes=",".join(names),
                      overwrite=True, progress=progress)
     worst = max(float(np.max(np.abs(open_volume(res.outputs[f"attributes_{n}_{project.name}"])["data"].values

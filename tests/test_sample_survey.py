@@ -132,11 +132,12 @@ def test_facies_look_like_the_course_notes(balanced):
         return values[attribute][facies == FACIES_CODES[name]].mean()
 
     # salt: weak, low-frequency, chaotic dips; MTD: strong, disrupted; layers: continuous
-    assert mean("rms_amplitude", "salt") < mean("rms_amplitude", "background") < mean("rms_amplitude", "mtd")
+    assert mean("envelope", "salt") < mean("envelope", "background") < mean("envelope", "mtd")
     assert mean("instantaneous_frequency", "salt") < mean("instantaneous_frequency", "background") - 3.0
     assert mean("dip_deviation", "salt") > 2 * mean("dip_deviation", "background")
-    assert mean("dip_deviation", "mtd") > 1.5 * mean("dip_deviation", "background")
-    assert mean("energy_gradient", "mtd") > 2 * mean("energy_gradient", "background")
+    assert mean("semblance", "background") > mean("semblance", "salt") + 0.1
+    assert mean("semblance", "background") > mean("semblance", "mtd") + 0.1
+    assert mean("glcm_entropy", "mtd") > mean("glcm_entropy", "background") > mean("glcm_entropy", "salt")
 
 
 def test_candidates_are_the_attributes_module_output(sample_project_copy):
@@ -146,8 +147,8 @@ def test_candidates_are_the_attributes_module_output(sample_project_copy):
     names = [a for a in ATTRIBUTES if a not in CONTROLS]
     assert set(names) <= set(attributes.NAMES)
     res = aaspi_py.run("attributes", sample_project_copy.root, volume="amplitude",
-                       attributes=",".join(["rms_amplitude", "dip_deviation"]))
-    for name in ("rms_amplitude", "dip_deviation"):
+                       attributes=",".join(["glcm_entropy", "dip_deviation"]))
+    for name in ("glcm_entropy", "dip_deviation"):
         module = aaspi_py.open_volume(res.outputs[f"attributes_{name}_sample"])["data"].values
         survey = aaspi_py.open_volume(sample_project_copy.volume_path(name))["data"].values
         np.testing.assert_allclose(survey, module, rtol=1e-5, atol=1e-6 * float(np.abs(module).max()))
@@ -182,16 +183,13 @@ def test_informative_attributes_separate_the_facies_and_noise_ones_do_not(balanc
         assert _accuracy(values, facies, [name]) < 0.42, name
 
 
-def test_redundant_attributes_add_nothing_to_the_informative_ones(balanced):
+def test_redundant_attributes_add_little_to_the_informative_ones(balanced):
     values, facies = balanced
     x = np.stack([values[n] for n in INFORMATIVE], axis=1)
     base = _accuracy(values, facies, INFORMATIVE)
     for name in REDUNDANT:
         gain = _accuracy(values, facies, [*INFORMATIVE, name]) - base
-        assert gain < 0.02, name
-    # envelope and sweetness are nearly linear in the informative ones (rms amplitude, frequency)
-    for name in ("envelope", "sweetness"):
-        assert LinearRegression().fit(x, values[name]).score(x, values[name]) > 0.8, name
+        assert gain < 0.03, name
     for name in NOISE:
         assert LinearRegression().fit(x, values[name]).score(x, values[name]) < 0.05, name
 
