@@ -40,19 +40,19 @@ def sample_run(sample_project, tmp_path_factory):
 
 
 def test_sample_survey_prediction_matches_true_facies(sample_run):
-    """Small sample survey, 11 candidate attributes (computed by the attributes module), 20 trees.
+    """Small sample survey, 14 candidate attributes (computed by the attributes module), 20 trees.
 
-    Measured: accuracy 0.88 (always answering background: 0.89), mean recall over the three
-    facies 0.81 (chance 1/3), recall salt 0.85, mtd 0.69, background 0.89, Cohen's kappa 0.54
+    Measured: accuracy 0.89 (always answering background: 0.89), mean recall over the three
+    facies 0.87 (chance 1/3), recall salt 0.87, mtd 0.86, background 0.90, Cohen's kappa 0.61
     (0 = chance). Background dominates, so the mean recall and kappa are the telling figures.
     """
     project, res = sample_run
     pred = aaspi_py.open_volume(res.outputs["rfc3d_classification_sample"])
     ag = agreement(pred, aaspi_py.open_volume(project.volume_path("true_facies")))
     assert ag["voxels"] > 80000
-    assert ag["balanced_accuracy"] > 0.78 and ag["chance"] == pytest.approx(1 / 3)
-    assert ag["kappa"] > 0.5 and ag["accuracy"] > 0.85
-    assert min(ag["recall"].values()) > 0.65  # each facies, salt and mtd included
+    assert ag["balanced_accuracy"] > 0.82 and ag["chance"] == pytest.approx(1 / 3)
+    assert ag["kappa"] > 0.55 and ag["accuracy"] > 0.86
+    assert min(ag["recall"].values()) > 0.8  # each facies, salt and mtd included
     assert pred["data"].dtype == np.int16 and pred.attrs["kind"] == "classification"
 
 
