@@ -27,7 +27,7 @@ CONTROLS = ["noise_uniform", "noise_lognormal"]
 #: as measured on the demo survey (``python -m aaspi_py.sample_volumes.separation``, table in
 #: sample_volumes/README.md): INFORMATIVE are the first four of a greedy forward selection
 #: (quadratic discriminant, each adds at least a point of accuracy); REDUNDANT respond to the
-#: facies (ROC AUC >= 0.6 for some pair) but add under 1.5 points to the informative ones;
+#: facies (ROC AUC >= 0.6 for some pair) but add under a point to the informative ones;
 #: NOISE respond to no facies (AUC <= 0.52 for every pair): the two controls and cos_phase
 INFORMATIVE = ["glcm_entropy", "dip_deviation", "instantaneous_frequency", "semblance"]
 REDUNDANT = ["envelope", "glcm_variance", "energy_deviation", "dip_energy_covariance", "reflector_convergence",
