@@ -106,3 +106,11 @@ def test_texture_is_finite_on_real_f3():
 def test_bad_options_are_refused_in_one_line(options, message):
     with pytest.raises(AaspiError, match=message):
         FAMILY.compute(np.zeros((3, 3, 10), np.float32), ["glcm_entropy"], sample_interval=4.0, **options)
+
+
+def test_prepare_fills_the_range_from_the_whole_volume_once(rng):
+    x = rng.standard_normal((10, 9, 30)).astype(np.float32)
+    filled = texture.prepare(da.from_array(x, chunks=(3, 4, 30)), dict(FAMILY.options))
+    assert (filled["glcm_clip_low"], filled["glcm_clip_high"]) == texture.glcm_clip(x)
+    given = dict(FAMILY.options, glcm_clip_low=-3.0, glcm_clip_high=2.0)
+    assert texture.prepare(x, given) == given  # a range given by the user is kept

@@ -4,9 +4,10 @@ Amplitudes are quantised to ``glcm_levels`` grey levels over a fixed amplitude r
 [``glcm_clip_low``, ``glcm_clip_high``] (values beyond it take the end levels), so the levels,
 and the attributes, do not depend on how the volume is cut into blocks. The range must come
 from the whole volume: :func:`glcm_clip` gives +/- the 99th percentile of |amplitude| from a
-regular subset of its traces; pass it as the two options. Left at its default (low = high =
-0), the range is taken from the block itself, which is right only when the block is the whole
-volume (a numpy volume computed in one piece).
+regular subset of its traces; pass it as the two options (:func:`prepare` fills them in an
+options mapping). Left at its default (low = high = 0), the range is taken from the block
+itself, which is right only when the block is the whole volume (a numpy volume computed in one
+piece).
 
 For every voxel the co-occurrence matrix counts, symmetrically, every pair of neighbours one
 step apart along inline, crossline and sample inside a window of ``glcm_traces`` x
@@ -92,6 +93,16 @@ def glcm_clip(data, percentile: float = 99.0, max_samples: int = 4_000_000) -> t
     return -high, high
 
 
+def prepare(data, options: Mapping) -> dict:
+    """``options`` with the grey-level range filled from the whole volume ``data`` (numpy or
+    dask) when it is left at 0, 0: for a caller to run once before cutting the volume into
+    blocks. Offered to the framework as ``Family.prepare`` where the contract has that field."""
+    out = dict(options)
+    if out.get("glcm_clip_low", 0.0) == 0.0 and out.get("glcm_clip_high", 0.0) == 0.0:
+        out["glcm_clip_low"], out["glcm_clip_high"] = glcm_clip(data)
+    return out
+
+
 def quantise(x: np.ndarray, low: float, high: float, levels: int) -> np.ndarray:
     """Grey levels 0 .. levels-1 of ``x``: equal bins over [low, high], clipped at both ends."""
     scaled = (np.asarray(x, dtype=np.float64) - low) * (levels / (high - low))
@@ -124,4 +135,5 @@ FAMILY = family(
     options=OPTIONS,
     help=HELP,
     check=_problem,
+    prepare=prepare,
 )
