@@ -88,13 +88,14 @@ def test_energy_attributes_equal_plain_ndimage_formulas(rng):
                                atol=1e-5 * np.abs(covariance).max())
 
 
+@pytest.mark.parametrize("exact", [False, True])
 @pytest.mark.parametrize("size", [(5, 3, 9), (11, 1, 1), (1, 31, 3), (1, 1, 71)])
-def test_box_mean_equals_scipy_uniform_filter(rng, size):
+def test_box_mean_equals_scipy_uniform_filter(rng, size, exact):
     a = rng.standard_normal((9, 7, 30)).astype(np.float32)
     expected = a.astype(np.float64)
     for axis, n in enumerate(size):
         expected = ndimage.uniform_filter1d(expected, n, axis=axis, mode="reflect")
-    np.testing.assert_allclose(box_mean(a, size), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(box_mean(a, size, exact=exact), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_geometric_attributes_do_not_depend_on_the_blocks(rng):

@@ -6,6 +6,7 @@ import dask.array as da
 import numpy as np
 import pytest
 from attribute_family_checks import assert_chunk_invariant, f3_cube
+from scipy import ndimage
 
 from aaspi_py.attributes import texture
 from aaspi_py.errors import AaspiError
@@ -76,26 +77,33 @@ def test_clip_range_does_not_depend_on_the_chunking(rng):
     assert texture.glcm_clip(x, max_samples=x.size)[1] == pytest.approx(np.percentile(np.abs(x), 99))
 
 
-def test_without_a_range_the_block_gives_it():
-    x = np.random.default_rng(3).standard_normal((6, 6, 25)).astype(np.float32)
-    low, high = texture.glcm_clip(x)
-    implicit = FAMILY.compute(x, ["glcm_entropy"], sample_interval=4.0)
-    explicit = FAMILY.compute(x, ["glcm_entropy"], sample_interval=4.0, glcm_clip_low=low, glcm_clip_high=high)
-    np.testing.assert_array_equal(implicit["glcm_entropy"], explicit["glcm_entropy"])
+def test_default_levels_are_amplitude_over_the_local_rms(rng):
+    x = rng.standard_normal((8, 7, 60)).astype(np.float32) * np.linspace(0.1, 10, 60).astype(np.float32)
+    rms = np.sqrt(ndimage.uniform_filter(x.astype(np.float64) ** 2, (5, 5, 21), mode="reflect"))
+    expected = texture.quantise(x / rms, -2.5, 2.5, 16)
+    np.testing.assert_array_equal(texture.rms_levels(x, 16, 5, 21), expected)
+    # so texture does not change with the amplitude's scale
+    a = FAMILY.compute(x, FAMILY.names, sample_interval=4.0)
+    b = FAMILY.compute(8 * x, FAMILY.names, sample_interval=4.0)
+    for name in FAMILY.names:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-6, err_msg=name)
 
 
 def test_texture_does_not_depend_on_the_blocks(rng):
-    x = rng.standard_normal((14, 12, 40)).astype(np.float32)
+    x = rng.standard_normal((14, 12, 40)).astype(np.float32) * np.linspace(0.5, 3, 12)[:, None].astype(np.float32)
+    assert FAMILY.halo(FAMILY.options) == (4, 4)  # the levels' RMS window, then the GLCM window
+    assert_chunk_invariant(FAMILY, x)
     assert_chunk_invariant(FAMILY, x, glcm_clip_low=-2.0, glcm_clip_high=2.0)
 
 
 def test_texture_is_finite_on_real_f3():
     cube, dt = f3_cube()
     low, high = texture.glcm_clip(cube)
-    out = FAMILY.compute(cube, FAMILY.names, sample_interval=dt, glcm_clip_low=low, glcm_clip_high=high)
-    for name in FAMILY.names:
-        assert np.isfinite(out[name]).all() and np.ptp(out[name]) > 0, name
-    assert out["glcm_entropy"].max() <= np.log(16**2) + 1e-5  # at most ln(levels^2)
+    for options in [{}, dict(glcm_clip_low=low, glcm_clip_high=high)]:
+        out = FAMILY.compute(cube, FAMILY.names, sample_interval=dt, **options)
+        for name in FAMILY.names:
+            assert np.isfinite(out[name]).all() and np.ptp(out[name]) > 0, name
+        assert out["glcm_entropy"].max() <= np.log(16**2) + 1e-5  # at most ln(levels^2)
 
 
 @pytest.mark.parametrize("options, message", [

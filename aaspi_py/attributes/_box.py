@@ -49,6 +49,21 @@ def _sum_lateral(a, r, axis):
 
 
 @numba.njit(cache=True)
+def _sum_lateral_direct(a, r, axis):
+    # a direct sum over the window in a fixed order: bit-identical for any block start
+    ni, nx, ns = a.shape
+    out = np.zeros_like(a)
+    for i in range(ni):
+        for j in range(nx):
+            dst = out[i, j]
+            for k in range(-r, r + 1):
+                src = a[_mirror(i + k, ni), j] if axis == 0 else a[i, _mirror(j + k, nx)]
+                for t in range(ns):
+                    dst[t] += src[t]
+    return out
+
+
+@numba.njit(cache=True)
 def _sum_samples(a, r):
     ni, nx, ns = a.shape
     out = np.zeros_like(a)
@@ -66,7 +81,7 @@ def _sum_samples(a, r):
     return out
 
 
-def box_mean(a: np.ndarray, size: tuple[int, int, int], dtype=np.float32) -> np.ndarray:
+def box_mean(a: np.ndarray, size: tuple[int, int, int], dtype=np.float32, exact: bool = False) -> np.ndarray:
     """Mean of ``a`` over a centred box of ``size`` = (inline, crossline, sample) odd widths.
 
     Parameters
@@ -74,6 +89,8 @@ def box_mean(a: np.ndarray, size: tuple[int, int, int], dtype=np.float32) -> np.
     a : array of shape (n_inlines, n_crosslines, n_samples)
     size : odd window widths; 1 leaves that axis alone
     dtype : float32, or float64 where a difference of means would cancel
+    exact : direct sums across traces too (slower for wide windows), so the result is
+        bit-identical for any block start, where a later threshold must not flip
 
     Returns
     -------
@@ -83,7 +100,10 @@ def box_mean(a: np.ndarray, size: tuple[int, int, int], dtype=np.float32) -> np.
     scale = 1.0
     for axis, n in enumerate(size):
         if n > 1:
-            out = _sum_samples(out, n // 2) if axis == 2 else _sum_lateral(out, n // 2, axis)
+            if axis == 2:
+                out = _sum_samples(out, n // 2)
+            else:
+                out = (_sum_lateral_direct if exact else _sum_lateral)(out, n // 2, axis)
             scale *= n
     if scale != 1.0:
         out *= out.dtype.type(1.0 / scale)

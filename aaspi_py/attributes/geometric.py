@@ -221,15 +221,15 @@ def compute(block: np.ndarray, names, *, sample_interval: float, dip_traces: int
         energy = box_mean(x * x, small)
         if "energy_gradient" in names:
             out["energy_gradient"] = _lateral_gradient(energy)
-        if "energy_deviation" in names:
+        if names & {"energy_deviation", "dip_energy_covariance"}:
             background = box_mean(energy, large)
+        if "energy_deviation" in names:
             out["energy_deviation"] = _ratio(energy - background, background)
         if "dip_energy_covariance" in names:
             magnitude = out["dip_magnitude"]
-            # float64: the difference of two means cancels most of their digits
-            m, e = magnitude.astype(np.float64), energy.astype(np.float64)
-            out["dip_energy_covariance"] = (box_mean(m * e, large, np.float64)
-                                            - box_mean(m, large, np.float64) * box_mean(e, large, np.float64))
+            # float32 loses ~3e-6 of the largest covariance to the cancellation (float64: 3x slower)
+            out["dip_energy_covariance"] = (box_mean(magnitude * energy, large)
+                                            - box_mean(magnitude, large) * background)
     return {name: np.asarray(out[name], dtype=np.float32) for name in names}
 
 
