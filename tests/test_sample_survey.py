@@ -137,7 +137,8 @@ def test_facies_look_like_the_course_notes(balanced):
     assert mean("dip_deviation", "salt") > 2 * mean("dip_deviation", "background")
     assert mean("semblance", "background") > mean("semblance", "salt") + 0.1
     assert mean("semblance", "background") > mean("semblance", "mtd") + 0.1
-    assert mean("glcm_entropy", "mtd") > mean("glcm_entropy", "background") > mean("glcm_entropy", "salt")
+    # grey levels follow amplitude over its local RMS: chaotic facies have the more disordered texture
+    assert min(mean("glcm_entropy", "mtd"), mean("glcm_entropy", "salt")) > mean("glcm_entropy", "background")
 
 
 def test_candidates_are_the_attributes_module_output(sample_project_copy):
