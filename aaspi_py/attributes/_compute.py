@@ -116,8 +116,8 @@ def compute_family(data, family: Family, names: list[str], mask, sample_interval
     return out
 
 
-#: voxels of a compute block (64 x 64 x 128): memory per block stays the same however long the traces
-BLOCK_VOXELS = 64 * 64 * 128
+#: voxels of a compute block (64 x 64 x 256): memory per block stays bounded however long the traces
+BLOCK_VOXELS = 64 * 64 * 256
 
 
 def whole_trace_chunks(shape, chunks) -> tuple:
