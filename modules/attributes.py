@@ -1,7 +1,7 @@
 """attributes: volumetric attributes of an amplitude volume, one output volume each (SPEC 3.7)."""
 
 from aaspi_py import attributes as _attributes
-from aaspi_py.params import Float, Int, Str, Volume
+from aaspi_py.params import Bool, Float, Int, Str, Volume
 from aaspi_py.registry import Module
 
 
@@ -9,7 +9,14 @@ def _option_params() -> tuple:
     """One parameter per family option, declared by the families themselves."""
     out = []
     for key, default in _attributes.OPTIONS.items():
-        kind = Int if isinstance(default, int) and not isinstance(default, bool) else Float
+        if isinstance(default, bool):
+            kind = Bool
+        elif isinstance(default, int):
+            kind = Int
+        elif isinstance(default, float):
+            kind = Float
+        else:
+            kind = Str
         out.append(kind(key, default, help=_attributes.OPTION_HELP[key]))
     return tuple(out)
 
