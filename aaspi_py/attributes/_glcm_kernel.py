@@ -19,29 +19,33 @@ from ._box import _mirror
 
 
 @numba.njit(cache=True, inline="always")
-def _bump(counts, a, b, delta, acc, diff, clogc):
-    """Change cell (a, b) by ``delta`` and the running sums with it; return the change of
-    sum c log c. acc holds the integer sums [sum c^2, sum c (a-b)^2, sum c a, sum c a^2] and
-    diff the counts per |a - b|."""
+def _cell(counts, a, b, delta, acc, clogc):
+    """Change cell (a, b) by ``delta``: update sum c^2 (acc[0]); return the change of sum c log c."""
     old = counts[a, b]
     new = old + delta
     counts[a, b] = new
-    d = a - b if a >= b else b - a
     acc[0] += new * new - old * old
-    acc[1] += delta * d * d
-    acc[2] += delta * a
-    acc[3] += delta * a * a
-    diff[d] += delta
     return clogc[new] - clogc[old]
 
 
 @numba.njit(cache=True, inline="always")
 def _pair(counts, a, b, delta, acc, diff, clogc):
-    # symmetric: (a, b) and (b, a); a diagonal cell moves by 2, as P + P.T does
-    return _bump(counts, a, b, delta, acc, diff, clogc) + _bump(counts, b, a, delta, acc, diff, clogc)
+    """Add (delta = 1) or remove (-1) the neighbour pair (a, b) symmetrically: cells (a, b) and
+    (b, a), a diagonal cell twice, as P + P.T does; return the change of sum c log c.
+
+    acc holds the integer sums [sum c^2, sum c (i-j)^2, sum c i, sum c i^2] and diff the counts
+    per |i - j|."""
+    d = a - b if a >= b else b - a
+    acc[1] += 2 * delta * d * d
+    acc[2] += delta * (a + b)
+    acc[3] += delta * (a * a + b * b)
+    diff[d] += 2 * delta
+    if a == b:
+        return _cell(counts, a, a, 2 * delta, acc, clogc)
+    return _cell(counts, a, b, delta, acc, clogc) + _cell(counts, b, a, delta, acc, clogc)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _row(window, u, wi, wx, delta, counts, acc, diff, clogc):
     """Pairs inside sample row ``u`` (inline and crossline neighbours)."""
     s = 0.0
@@ -56,7 +60,7 @@ def _row(window, u, wi, wx, delta, counts, acc, diff, clogc):
     return s
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _between(window, u, n_traces, delta, counts, acc, diff, clogc):
     """Pairs between sample rows ``u`` and ``u + 1`` of every trace."""
     s = 0.0

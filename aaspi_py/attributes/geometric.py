@@ -27,19 +27,21 @@ from ._windows import analytic_trace, box_mean, check_windows, family, odd_windo
 
 ATTRIBUTES = (
     Attribute("inline_dip", "samples/trace",
-              "p = -T_it/T_tt of the analytic-trace structure tensor over the dip window; + deeper as inline grows"),
+              "p = -T_it/T_tt of the analytic-trace structure tensor over dip_traces^2 x dip_samples; "
+              "+ deeper as inline grows"),
     Attribute("crossline_dip", "samples/trace",
-              "q = -T_jt/T_tt of the analytic-trace structure tensor over the dip window; + deeper as crossline grows"),
-    Attribute("dip_magnitude", "samples/trace", "sqrt(p^2 + q^2) of the inline and crossline dips"),
+              "q = -T_jt/T_tt of the analytic-trace structure tensor over dip_traces^2 x dip_samples; "
+              "+ deeper as crossline grows"),
+    Attribute("dip_magnitude", "samples/trace", "sqrt(p^2 + q^2) of the inline and crossline dips (dip window)"),
     Attribute("dip_deviation", "samples/trace",
-              "|(p, q) - mean (p, q) over the deviation window|: local dip against the regional dip"),
+              "|(p, q) - mean (p, q) over deviation_traces^2 x deviation_samples|: local against regional dip"),
     Attribute("reflector_convergence", "1/trace",
               "sqrt((dp/dt)^2 + (dq/dt)^2): horizontal part of curl n, n ~ (-p, -q, 1) (Marfurt and Rich 2010); "
-              "vertical change of dip per sample"),
+              "vertical change of dip per sample (dip window)"),
     Attribute("energy_gradient", "amplitude^2/trace",
-              "|(dE/di, dE/dj)|, E = mean x^2 over the dip window; central differences across traces"),
+              "|(dE/di, dE/dj)|, E = mean x^2 over dip_traces^2 x dip_samples; central differences across traces"),
     Attribute("energy_deviation", "unitless",
-              "(E - Eb) / Eb, Eb = mean of E over the deviation window (0 where Eb = 0)"),
+              "(E - Eb) / Eb, Eb = mean of E over deviation_traces^2 x deviation_samples (0 where Eb = 0)"),
     Attribute("dip_energy_covariance", "amplitude^2 samples/trace",
               "mean(|d| E) - mean(|d|) mean(E) over the deviation window, |d| = dip_magnitude"),
 )
