@@ -1,6 +1,6 @@
 """segy_import: SEG-Y (or SEPlib .H) file → project volume (streaming, bounded memory)."""
 
-from aaspi_py.framework.params import Bool, File, Int, Str
+from aaspi_py.framework.params import Bool, Choice, File, Int, Str
 from aaspi_py.framework.registry import Module
 
 
@@ -36,7 +36,8 @@ def run(ctx, p):
         from aaspi_py.io.segy import import_segy
 
         report = import_segy(src, tmp, iline=p["iline_byte"], xline=p["xline_byte"], cdp_x=p["cdp_x_byte"],
-                             cdp_y=p["cdp_y_byte"], progress=ctx.progress, keep_headers=p["keep_trace_headers"])
+                             cdp_y=p["cdp_y_byte"], progress=ctx.progress, keep_headers=p["keep_trace_headers"],
+                             domain=p["domain"])
     ctx.report.update(report)
 
 
@@ -62,6 +63,8 @@ MODULE = Module(
         Int("xline_byte", 193, low=1, high=237, help="Trace header byte of the crossline number."),
         Int("cdp_x_byte", 181, low=1, high=237, help="Trace header byte of the CDP x coordinate."),
         Int("cdp_y_byte", 185, low=1, high=237, help="Trace header byte of the CDP y coordinate."),
+        Choice("domain", "time", choices=("time", "depth"),
+               help="Sample axis of a SEG-Y file: time (ms) or depth (m; header interval read as mm)."),
         Bool("keep_trace_headers", True, help="Keep every trace header so export writes the file back byte for byte."),
     ),
     run=run,

@@ -17,7 +17,17 @@ from aaspi_py.framework.progress import Progress, SubProgress
 from aaspi_py.framework.project import FOLDERS, PROJECT_FILE, Project
 from aaspi_py.volume import DIMS, save_volume
 
-from . import ATTRIBUTES, FACIES, FACIES_CODES, FACIES_COLORS, INFORMATIVE, NOISE, REDUNDANT, SIZES
+from . import (
+    ATTRIBUTES,
+    CONTROLS,
+    FACIES,
+    FACIES_CODES,
+    FACIES_COLORS,
+    INFORMATIVE,
+    NOISE,
+    REDUNDANT,
+    SIZES,
+)
 
 PROJECT_NAME = "sample"
 #: what the sample project holds (size, seed, attribute groups), in its root folder
@@ -139,5 +149,6 @@ def _build(root: Path, size: str, seed: int, progress) -> None:
         (project.polygons_dir / f"{name}.json").write_text(dumps(files[name]), encoding="utf-8")
     record = {"size": size, "shape": list(shape), "seed": seed, "facies": FACIES, "facies_codes": FACIES_CODES,
               "attributes": ATTRIBUTES, "informative": INFORMATIVE, "redundant": REDUNDANT, "noise": NOISE,
+              "controls": CONTROLS,
               "seconds": round(time.perf_counter() - t0, 2)}
     (root / RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")

@@ -103,9 +103,9 @@ def test_run_prints_each_summary_line_once(sample_project_copy, capsys):
 def test_set_params_file_and_generated_options(sample_project_copy, tmp_path, capsys):
     root = sample_project_copy.root
     params = tmp_path / "info.toml"
-    params.write_text('volume = "coherence"\nsuffix = "_file"\n')
+    params.write_text('volume = "dip_deviation"\nsuffix = "_file"\n')
     code, out, _ = run_cli(capsys, "run", "volume_info", "-p", root, "--params", params, "--quiet")
-    assert code == 0 and "coherence.zarr" in out and (root / "logs" / "aaspi_volume_info_sample_file.out").exists()
+    assert code == 0 and "dip_deviation.zarr" in out and (root / "logs" / "aaspi_volume_info_sample_file.out").exists()
     # a generated option beats the file; --set beats both
     code, out, _ = run_cli(capsys, "run", "volume_info", "-p", root, "--params", params, "--quiet",
                            "--volume", "envelope", "--project-name", "gom", "--set", "suffix=_set")

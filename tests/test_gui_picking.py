@@ -13,7 +13,7 @@ TIMEOUT_MS = 60_000
 # on inline 120 of the small sample survey: crosslines 300..339, samples 600..836 ms every 4 ms;
 # vertices halfway between grid nodes, so a fraction of a pixel cannot move a voxel in or out
 VERTICES = [(305.5, 650.0), (318.5, 650.0), (318.5, 690.0), (305.5, 690.0)]
-ATTRIBUTES = ["envelope", "coherence"]
+ATTRIBUTES = ["envelope", "semblance"]
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def test_cancel_stops_the_run_and_leaves_no_output(qtbot, sample_project_copy):
     before = _files(project)
     panel = ModulePanel(get_module("define_training_data"), project)
     qtbot.addWidget(panel)
-    panel.form.set_values({"facies": ["salt", "mtd", "background"], "attributes": ["envelope", "coherence"],
+    panel.form.set_values({"facies": ["salt", "mtd", "background"], "attributes": ["envelope", "dip_deviation"],
                            "name": "cancelled"})
     with qtbot.waitSignal(panel.runner.finished, timeout=TIMEOUT_MS):
         assert panel.execute()

@@ -40,19 +40,19 @@ def sample_run(sample_project, tmp_path_factory):
 
 
 def test_sample_survey_prediction_matches_true_facies(sample_run):
-    """Small sample survey, 10 attributes, 20 trees.
+    """Small sample survey, 14 candidate attributes (computed by the attributes module), 20 trees.
 
-    Measured: accuracy 0.92 (always answering background: 0.89), mean recall over the three
-    facies 0.86 (chance 1/3), recall salt 0.87, mtd 0.78, background 0.93, Cohen's kappa 0.67
+    Measured: accuracy 0.89 (always answering background: 0.89), mean recall over the three
+    facies 0.84 (chance 1/3), recall salt 0.83, mtd 0.79, background 0.90, Cohen's kappa 0.59
     (0 = chance). Background dominates, so the mean recall and kappa are the telling figures.
     """
     project, res = sample_run
     pred = aaspi_py.open_volume(res.outputs["rfc3d_classification_sample"])
     ag = agreement(pred, aaspi_py.open_volume(project.volume_path("true_facies")))
     assert ag["voxels"] > 80000
-    assert ag["balanced_accuracy"] > 0.80 and ag["chance"] == pytest.approx(1 / 3)
-    assert ag["kappa"] > 0.55 and ag["accuracy"] > 0.85
-    assert min(ag["recall"].values()) > 0.7  # each facies, salt and mtd included
+    assert ag["balanced_accuracy"] > 0.82 and ag["chance"] == pytest.approx(1 / 3)
+    assert ag["kappa"] > 0.55 and ag["accuracy"] > 0.86
+    assert min(ag["recall"].values()) > 0.75  # each facies, salt and mtd included
     assert pred["data"].dtype == np.int16 and pred.attrs["kind"] == "classification"
 
 
@@ -112,10 +112,10 @@ def test_saved_model_predicts_another_survey(sample_run, tmp_path):
     got = aaspi_py.open_volume(out.outputs["rfc3d_classification_other"])["data"].values
     first = aaspi_py.open_volume(res.outputs["rfc3d_classification_sample"])["data"].values
     assert np.array_equal(got, first[cut])
-    with pytest.raises(AaspiError, match="expects 'inst_frequency'"):
+    with pytest.raises(AaspiError, match=f"expects '{ATTRIBUTES[1]}'"):
         aaspi_py.run("rfc3d", other, model=model, attributes=[ATTRIBUTES[0], *ATTRIBUTES[2:], ATTRIBUTES[1]],
                      overwrite=True)
-    with pytest.raises(AaspiError, match="was trained on 10 attributes"):
+    with pytest.raises(AaspiError, match=f"was trained on {len(ATTRIBUTES)} attributes"):
         aaspi_py.run("rfc3d", other, model=model, attributes=ATTRIBUTES[:3], overwrite=True)
     with pytest.raises(AaspiError, match="n_classes = 4 but the model"):
         aaspi_py.run("rfc3d", other, model=model, attributes=ATTRIBUTES, n_classes=4, overwrite=True)

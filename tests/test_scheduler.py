@@ -64,7 +64,7 @@ def test_threads_processes_and_local_cluster_write_identical_volumes(cube, tmp_p
 
 
 def test_module_run_report_is_the_same_on_threads_and_processes(sample_project):
-    reports = [aaspi_py.run("volume_info", sample_project.root, volume="coherence", scheduler=s).report
+    reports = [aaspi_py.run("volume_info", sample_project.root, volume="dip_deviation", scheduler=s).report
                for s in ("threads", "processes")]
     assert reports[0] == reports[1]
     assert reports[0]["shape"] == [40, 40, 60]

@@ -13,6 +13,12 @@ halo. It must not read outside the block, so the result is the same for any chun
 ``halo(options)`` gives (inline, crossline) halo widths in traces for the given options.
 ``sample_interval`` is in ms (time) or m (depth); frequencies are in Hz for time data and
 cycles/km for depth data.
+
+Options form one flat namespace over all families (the module shows each once as a
+parameter): a name two families declare must mean the same thing there, so family-specific
+windows carry a family prefix or a precise name (``trace_window``). ``help`` gives each
+option's one-line help (module parameter help, CLI, tooltip); ``check(options)`` returns a
+one-line message for a bad combination of values, or None.
 """
 
 from __future__ import annotations
@@ -40,6 +46,10 @@ class Family:
     halo: Callable[[Mapping], tuple[int, int]]
     #: options this family reads, with their defaults (window sizes, grey levels, ...)
     options: Mapping[str, object] = field(default_factory=dict)
+    #: one-line help per option (falls back to a generic text)
+    help: Mapping[str, str] = field(default_factory=dict)
+    #: returns a one-line message when the (complete) options are invalid, else None
+    check: Callable[[Mapping], str | None] | None = None
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--project", "-p", default=".", help="project folder")
     for opt, byte in (("iline", 189), ("xline", 193), ("cdp-x", 181), ("cdp-y", 185)):
         p.add_argument(f"--{opt}", type=int, default=byte, help=f"trace header byte of {opt} (default {byte})")
+    p.add_argument("--domain", choices=("time", "depth"), default="time",
+                   help="sample axis: time in ms (default) or depth in m")
     p.add_argument("--overwrite", action="store_true")
 
     p = sub.add_parser("export-segy", help="export a volume to SEG-Y")
@@ -176,7 +178,7 @@ def _dispatch(args, rest: list[str]) -> int:
         name = args.name or Path(args.src).stem
         res = run("segy_import", args.project, src=str(Path(args.src).resolve()), volume=name,
                   iline_byte=args.iline, xline_byte=args.xline, cdp_x_byte=args.cdp_x, cdp_y_byte=args.cdp_y,
-                  overwrite=args.overwrite, progress=_bar("import"))
+                  domain=args.domain, overwrite=args.overwrite, progress=_bar("import"))
         for line in res.report.get("summary", []):
             print(line)
         return 0

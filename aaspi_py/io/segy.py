@@ -388,6 +388,10 @@ def _skeleton(layout: SegyLayout, grid: Grid, chunk_shape, keep_headers: bool, a
 
 # ---------------------------------------------------------------- import
 
+#: units of the sample axis in each domain
+SAMPLE_UNITS = {"time": "ms", "depth": "m"}
+
+
 def import_segy(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -400,6 +404,7 @@ def import_segy(
     overwrite: bool = False,
     progress=None,
     keep_headers: bool = True,
+    domain: str = "time",
 ) -> dict:
     """Import a post-stack 3D (or 2D line) SEG-Y file as a volume at ``dst`` (``.zarr``).
 
@@ -416,6 +421,8 @@ def import_segy(
     progress : object with ``update(fraction, status)`` and ``check()``
     keep_headers : keep every raw trace header and the trace order, so export writes the
         file back byte for byte
+    domain : "time" (sample axis in ms) or "depth" (in m: the header's sample interval and
+        delay are read as mm and m, as depth SEG-Y files store them; export writes them back)
 
     Returns
     -------
@@ -423,6 +430,8 @@ def import_segy(
         dead, missing, seconds, mb_per_s)
     """
     t_start = time.perf_counter()
+    if domain not in SAMPLE_UNITS:
+        raise AaspiError(f"Unknown sample domain {domain!r}; use 'time' (ms) or 'depth' (m).")
     src, dst = Path(src), Path(dst)
     if dst.exists() and not overwrite:
         raise AaspiError(f"{dst} already exists; pass --overwrite (overwrite=True) to replace it.")
@@ -450,6 +459,7 @@ def import_segy(
         attrs["segy_headers_id"] = uuid.uuid4().hex
     chunk_shape = _chunks((*grid.shape, layout.samples), chunks, _bytes_per_trace(layout))
     ds, encoding = _skeleton(layout, grid, chunk_shape, keep_headers, attrs)
+    ds["sample"].attrs.update(domain=domain, units=SAMPLE_UNITS[domain])
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(dst)
     try:
@@ -462,7 +472,11 @@ def import_segy(
         remove_path(tmp)
         raise
     seconds = time.perf_counter() - t_start
-    return _report(src, layout, grid, live, chunk_shape, seconds)
+    report = _report(src, layout, grid, live, chunk_shape, seconds)
+    if domain == "depth":
+        report["summary"][0] = report["summary"][0].replace(" ms", " m")
+    report["domain"] = domain
+    return report
 
 
 def _report(src: Path, layout: SegyLayout, grid: Grid, n_live: int, chunk_shape, seconds: float) -> dict:
