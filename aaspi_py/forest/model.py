@@ -29,7 +29,7 @@ import numpy as np
 from aaspi_py.forest.kernel import predict_block
 from aaspi_py.framework.errors import AaspiError
 
-FORMAT = "aaspi_py.forest.model"
+FORMAT = "aaspi_py.forest_model"  # the saved-model format name (kept when the code moved)
 VERSION = 1
 _ARRAYS = ("feature", "threshold", "left", "value", "roots", "depths")
 
