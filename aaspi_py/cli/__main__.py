@@ -4,4 +4,5 @@ import sys
 
 from aaspi_py.cli.commands import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing the package tree (docs, checks) runs nothing
+    sys.exit(main())
