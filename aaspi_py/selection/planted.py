@@ -64,12 +64,18 @@ def planted_training_set(n_per_facies: int = 5000, n_attributes: int = 9, n_info
     while len(columns) < n_attributes:
         columns.append(rng.standard_normal(m * v))
         kinds.append("noise")
-    order = rng.permutation(n_attributes)
+    return assemble(columns, kinds, labels, v, n_polygons, rng, "planted")
+
+
+def assemble(columns: list[np.ndarray], kinds: list[str], labels: np.ndarray, n_per_facies: int,
+             n_polygons: int, rng: np.random.Generator, name: str) -> tuple[TrainingSet, list[str]]:
+    """Columns in a seeded random order, each with its own scale and offset, as a training set
+    of ``n_polygons`` polygons per facies; also the names of the informative columns."""
+    order = rng.permutation(len(columns))
     values = np.column_stack([columns[i] for i in order])
-    values = values * 10.0 ** rng.uniform(-1, 2, n_attributes) + rng.uniform(-100, 100, n_attributes)
+    values = values * 10.0 ** rng.uniform(-1, 2, len(columns)) + rng.uniform(-100, 100, len(columns))
     names = [f"{kinds[i]}_{k + 1}" for k, i in enumerate(order)]
-    polygon = np.tile(1 + (np.arange(v) * n_polygons) // v, m)
+    polygon = np.tile(1 + (np.arange(n_per_facies) * n_polygons) // n_per_facies, len(FACIES))
     training = TrainingSet(facies=list(FACIES), attributes=names, values=values,
-                           facies_index=labels, polygon=polygon, name="planted")
-    informative = [name for name in names if name.startswith("informative")]
-    return training, informative
+                           facies_index=labels, polygon=polygon, name=name)
+    return training, [n for n in names if n.startswith("informative")]

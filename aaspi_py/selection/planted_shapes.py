@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aaspi_py.selection.planted import _SHIFTS, FACIES
+from aaspi_py.selection.planted import _SHIFTS, FACIES, assemble
 from aaspi_py.training.training_set import TrainingSet
 
 SHAPES = ("t", "uniform", "gamma", "bimodal", "pm1", "gaussian")
@@ -61,12 +61,4 @@ def planted_shapes_training_set(n_per_facies: int = 2000, noise=("t", "uniform",
     for shape in noise:
         columns.append(noise_attribute(shape, m * v, rng))
         kinds.append(f"noise_{shape}")
-    n_attr = len(columns)
-    order = rng.permutation(n_attr)
-    values = np.column_stack([columns[i] for i in order])
-    values = values * 10.0 ** rng.uniform(-1, 2, n_attr) + rng.uniform(-100, 100, n_attr)
-    names = [f"{kinds[i]}_{k + 1}" for k, i in enumerate(order)]
-    polygon = np.tile(1 + (np.arange(v) * n_polygons) // v, m)
-    training = TrainingSet(facies=list(FACIES), attributes=names, values=values,
-                           facies_index=labels, polygon=polygon, name="planted_shapes")
-    return training, [name for name in names if name.startswith("informative")]
+    return assemble(columns, kinds, labels, v, n_polygons, rng, "planted_shapes")
