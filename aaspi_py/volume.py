@@ -60,6 +60,13 @@ def _chunks_for(shape: tuple[int, ...], chunks: tuple[int, int, int] | None) -> 
     return tuple(max(1, min(int(c), int(s))) for c, s in zip(chunks, shape))
 
 
+def describe_grid(ds: xr.Dataset) -> str:
+    """A volume's grid in one phrase: shape and first..last line numbers and samples."""
+    il, xl, s = (ds[c].values for c in DIMS)
+    return (f"shape {tuple(ds['data'].shape)}, inlines {il[0]:g}..{il[-1]:g}, "
+            f"crosslines {xl[0]:g}..{xl[-1]:g}, samples {s[0]:g}..{s[-1]:g}")
+
+
 def geometry(like: xr.Dataset) -> dict[str, Any]:
     """The coordinates a volume's geometry consists of (to build another on the same grid)."""
     return {k: like[k] for k in ("inline", "crossline", "sample", "cdp_x", "cdp_y", "trace_mask") if k in like}

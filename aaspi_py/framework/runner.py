@@ -25,7 +25,14 @@ from aaspi_py.framework.progress import Progress
 from aaspi_py.framework.project import FOLDERS, PROJECT_FILE, Project, check_name, check_suffix
 from aaspi_py.framework.registry import Module, get_module
 from aaspi_py.framework.scheduler import compute, use_scheduler
-from aaspi_py.volume import commit_path, open_volume, remove_path, save_volume, temporary_path
+from aaspi_py.volume import (
+    commit_path,
+    describe_grid,
+    open_volume,
+    remove_path,
+    save_volume,
+    temporary_path,
+)
 
 #: files that make a folder an output of a run (a training set, a saved model), so that
 #: --overwrite may replace it; any other folder is refused
@@ -95,7 +102,7 @@ class RunContext:
                     not np.array_equal(ds[c].values, ref[c].values) for c in axes):
                 raise AaspiError(
                     f"Volume '{name}' (parameter '{param}') is not on the grid of '{ref_name}' "
-                    f"({_grid(ds)} against {_grid(ref)}); use volumes of one survey together (or resample).")
+                    f"({describe_grid(ds)} against {describe_grid(ref)}); use volumes of one survey together (or resample).")
         return volumes
 
     # -- outputs
@@ -201,13 +208,6 @@ class RunContext:
     def _discard(self) -> None:
         for tmp, _, _ in self._pending:
             remove_path(tmp)
-
-
-def _grid(ds) -> str:
-    """A volume's grid in one phrase: shape and first..last line numbers."""
-    il, xl, s = (ds[c].values for c in ("inline", "crossline", "sample"))
-    return (f"shape {tuple(ds['data'].shape)}, inlines {il[0]:g}..{il[-1]:g}, "
-            f"crosslines {xl[0]:g}..{xl[-1]:g}, samples {s[0]:g}..{s[-1]:g}")
 
 
 def _jsonable(value: Any) -> Any:

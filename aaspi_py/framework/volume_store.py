@@ -77,12 +77,9 @@ def available_memory() -> int:
     limit = worker_memory_limit()
     if limit:
         return limit
-    try:
-        import psutil
+    from aaspi_py.framework.resources import available_bytes
 
-        return int(psutil.virtual_memory().available)
-    except ImportError:  # pragma: no cover - psutil comes with distributed
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    return available_bytes()
 
 
 def check_memory(what: str, needed: int, chunks: Sequence[int], *, available: int | None = None) -> None:

@@ -12,16 +12,8 @@ Vertices are in survey coordinates (line numbers, ms or m), never pixels, as an 
 (the first vertex is not repeated). The vertex axes of each slice direction are in
 :data:`SLICE_AXES`.
 
-The functions below are the buttons of AASPI's define_training_data window, so the GUI,
-the CLI (``aaspi polygon ...``) and notebooks share them:
-
-- :func:`save_polygon_to_new_file` ("Save Polygon to New File", default facies ``polygon``),
-- :func:`add_polygon` ("Add Polygon to Current File"),
-- :func:`rename_facies` (AASPI's "change the default name polygon to polygon_salt"),
-- :func:`list_polygons`, :func:`polygons_on_slice`, :func:`replace_polygon` (vertices
-  dragged), :func:`delete_polygon`, :func:`restore_polygon` (undo of a delete),
-  :func:`facies_colors`,
-- :func:`training_set` ("Generate Training File", as a function returning the arrays).
+The project-level operations on these files (the buttons of AASPI's define_training_data
+window) are in :mod:`aaspi_py.training.polygons`.
 
 Loading checks the file's structure; the shape of a polygon (degenerate, self-intersecting)
 is checked when it is saved or added and again when it is rasterised, and its position

@@ -24,6 +24,7 @@ import xarray as xr
 
 from aaspi_py.framework.errors import AaspiError
 from aaspi_py.training.training_set import read_text_training_file
+from aaspi_py.volume import describe_grid
 
 _CLASSES = re.compile(r"^#\s*classes\s*:\s*(.*)$", re.IGNORECASE)
 
@@ -161,7 +162,7 @@ def locate(positions: np.ndarray, lines: np.ndarray, ds: xr.Dataset, path: Path)
         il, xl, s = positions[i]
         raise AaspiError(
             f"{path}, line {lines[i]}: voxel inline {il:g} crossline {xl:g} sample {s:g} is outside the "
-            f"attribute volumes {_grid(ds)}" + (f" ({bad.size} such rows)" if bad.size > 1 else "")
+            f"attribute volumes ({describe_grid(ds)})" + (f" ({bad.size} such rows)" if bad.size > 1 else "")
             + "; fix the training file or choose volumes of the same survey."
         )
     return idx
@@ -238,9 +239,3 @@ def extract(datasets: list[xr.Dataset], idx: np.ndarray) -> np.ndarray:
         where = (idx[:, 0], idx[:, 1], idx[:, 2])
         cols.append(arr.vindex[where] if hasattr(arr, "vindex") else np.asarray(arr)[where])
     return np.column_stack(dask.compute(*cols)).astype(np.float64)
-
-
-def _grid(ds: xr.Dataset) -> str:
-    il, xl, s = (ds[c].values for c in ("inline", "crossline", "sample"))
-    return (f"(shape {tuple(ds['data'].shape)}, inlines {il[0]:g}..{il[-1]:g}, "
-            f"crosslines {xl[0]:g}..{xl[-1]:g}, samples {s[0]:g}..{s[-1]:g})")
