@@ -8,7 +8,7 @@ one-line documentation and ``units(name, domain)`` its units. Numpy in gives num
 dask in gives lazy dask out, computed block by block on whole traces with each family's
 halo, equal for any chunking and equal to the numpy result.
 
-May import numpy, scipy, scikit-image, numba and dask; never the framework, modules or Qt.
+Imports numpy, scipy, numba, dask and the framework (its errors) only; never modules or Qt.
 """
 
 from __future__ import annotations
