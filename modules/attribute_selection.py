@@ -43,7 +43,7 @@ def run(ctx, p):
     result = select_attributes(
         training, max_clusters=p["max_clusters"], use_sem=p["use_sem"], sem_iterations=p["sem_iterations"],
         sem_sample=p["sem_sample"], cem_max_iterations=p["cem_max_iterations"], models=models,
-        pairs=p["pairs"], folds=p["folds"], n_se=p["n_se"],
+        pairs=p["pairs"], folds=p["folds"], n_se=p["n_se"], min_gain=p["min_gain"],
         validation_fraction=p["validation_fraction"], seed=p["seed"], strategy=p["strategy"],
         screen_top=p["screen_top"], bic_pruning=p["bic_pruning"], n_jobs=p["n_jobs"] or None,
         progress=ctx.progress)
@@ -72,14 +72,18 @@ def run(ctx, p):
 
 
 def _true_facies_training(project, per_facies: int = 3000, seed: int = 0):
-    """A training set drawn from the sample survey's true facies (when no polygons were turned into one)."""
+    """A training set drawn from the sample survey's true facies (when no polygons were turned into one).
+
+    The voxels keep their positions, so the recommendation's folds are spatial blocks.
+    """
     import numpy as np
     from aaspi_py.sample_volumes import ATTRIBUTES, FACIES, FACIES_CODES
 
     from aaspi_py.training.training_set import TrainingSet
     from aaspi_py.volume import open_volume
 
-    truth = open_volume(project.volume_path("true_facies"))["data"].values.ravel()
+    ds = open_volume(project.volume_path("true_facies"))
+    truth = ds["data"].values.ravel()
     rng = np.random.default_rng(seed)
     picks, labels = [], []
     for m, name in enumerate(FACIES):
@@ -87,9 +91,11 @@ def _true_facies_training(project, per_facies: int = 3000, seed: int = 0):
         picks.append(np.sort(rng.choice(where, min(per_facies, len(where)), replace=False)))
         labels.append(np.full(len(picks[-1]), m))
     picks = np.concatenate(picks)
+    index = np.unravel_index(picks, ds["data"].shape)
+    positions = np.column_stack([ds[axis].values[i] for axis, i in zip(("inline", "crossline", "sample"), index)])
     values = np.column_stack([open_volume(project.volume_path(a))["data"].values.ravel()[picks] for a in ATTRIBUTES])
     training = TrainingSet(facies=list(FACIES), attributes=list(ATTRIBUTES), values=values,
-                           facies_index=np.concatenate(labels), name="sample_true_facies")
+                           facies_index=np.concatenate(labels), positions=positions, name="sample_true_facies")
     training.save(project.training_dir / "sample_true_facies")
     return "sample_true_facies"
 
@@ -138,10 +144,13 @@ MODULE = Module(
                     "or 'all' pairs of clusters (as the course notes count them)."),
         Int("folds", 3, low=2, high=20,
             help="Cross-validation folds of the held-out criterion that chooses the recommended combination "
-                 "(whole polygons where a facies has several, else random voxels)."),
+                 "(whole polygons where a facies has several, else spatial blocks, else random voxels)."),
         Float("n_se", 1.0, low=0.0, high=10.0,
-              help="Parsimony: the recommended combination is the smallest whose held-out log posterior of "
-                   "the true facies is within this many standard errors of the best."),
+              help="Parsimony: an attribute is dropped from the best combination while the held-out log "
+                   "posterior of the true facies without it stays within this many standard errors of the best."),
+        Float("min_gain", 0.01, low=0.0, high=0.5,
+              help="Parsimony: an attribute is also dropped when the held-out accuracy without it is less "
+                   "than this below the best combination's (0.01 = one point; 0 = the standard error alone)."),
         Float("validation_fraction", 0.3, low=0.0, high=0.9,
               help="Share of each facies held out (whole polygons where a facies has several) to validate "
                    "the best combination of each n; 0 skips validation."),

@@ -206,7 +206,7 @@ class TestAttributeSelectionModule(ModuleContract):
         text = (project.results_dir / "attribute_selection_test_t.out").read_text()
         assert "higher is better" in text and "garbled eq. 8" in text
         assert text.count("\n  3 ") == 1 and "recommended (held-out facies separation)" in text
-        assert "recommendation criterion: held-out log posterior" in text and "parsimony band" in text
+        assert "recommendation criterion: held-out log posterior" in text and "parsimony: drop an attribute" in text
         rows = (project.results_dir / "attribute_selection_test_t.csv").read_text().splitlines()
         assert len(rows) == 1 + 15 and rows[0].startswith("n,attributes,indices,score")
         assert any("recommended" in line for line in res.report["summary"])
@@ -256,7 +256,20 @@ def sample_project(tmp_path_factory):
     return build_sample_project(tmp_path_factory.mktemp("sample") / "survey", size="small")
 
 
-def test_sample_survey_training_data(sample_project):
+def _qda_accuracy(training, names, groups):
+    """Held-out balanced accuracy of scikit-learn's quadratic discriminant, 3 folds of spatial groups."""
+    from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import GroupKFold
+
+    x = training.values[:, [training.attributes.index(n) for n in names]]
+    y = training.facies_index
+    scores = [balanced_accuracy_score(y[test], QuadraticDiscriminantAnalysis(reg_param=1e-6).fit(x[fit], y[fit]).predict(x[test]))
+              for fit, test in GroupKFold(3).split(x, y, groups)]
+    return float(np.mean(scores))
+
+
+def test_sample_survey_recommendation_leaves_out_noise_and_nothing_useful(sample_project):
     from aaspi_py.modules.attribute_selection import _true_facies_training
     from aaspi_py.sample_volumes import ATTRIBUTES, INFORMATIVE, NOISE
 
@@ -265,20 +278,24 @@ def test_sample_survey_training_data(sample_project):
                        covariance_models="EII,VVI,EEE,VVV", overwrite=True)
     by_n = res.report["best_by_n"]
     assert set(by_n) == {str(n) for n in range(1, len(ATTRIBUTES) + 1)}
-    # the survey declares which attributes respond to no facies: none is recommended
-    recommended = res.report["recommended"]
-    assert not set(NOISE) & set(recommended)
-    # the recommendation is the criterion's own choice: within one standard error of the best set
-    # on the forward path, fewer attributes than all candidates, informative ones among them
-    # (attributes that measure one property, e.g. envelope and energy deviation, may stand in
-    # for each other)
     rec = res.report["recommendation"]
-    assert rec["log_posterior"] >= rec["threshold"]
-    best = max(rec["path"], key=lambda step: step["log_posterior"])
-    assert best["log_posterior"] - rec["threshold"] == pytest.approx(best["std_error"])
-    assert max(step["accuracy"] for step in rec["path"]) > 0.9
-    assert len(recommended) < len(ATTRIBUTES) - len(NOISE)
-    assert set(INFORMATIVE) & set(recommended)
+    assert all("spatial blocks" in f for f in rec["folds"])
+    recommended = res.report["recommended"]
+    # the survey declares which attributes respond to no facies: none is recommended
+    assert not set(NOISE) & set(recommended)
+    assert set(INFORMATIVE) & set(recommended) and len(recommended) < len(ATTRIBUTES) - len(NOISE)
+    # judged by an independent classifier on independent spatial folds (scikit-learn's QDA,
+    # 4 x 4 lateral tiles): no attribute left out adds three points of held-out accuracy to the
+    # recommendation, and it comes within three points of every non-noise attribute together
+    # (substitutes such as dip_deviation and reflector_convergence may stand in for each other)
+    training = aaspi_py.TrainingSet.load(sample_project.training_dir / name)
+    tiles = (np.digitize(training.positions[:, 0], np.quantile(training.positions[:, 0], [0.25, 0.5, 0.75])) * 4
+             + np.digitize(training.positions[:, 1], np.quantile(training.positions[:, 1], [0.25, 0.5, 0.75])))
+    base = _qda_accuracy(training, recommended, tiles)
+    gains = {a: _qda_accuracy(training, [*recommended, a], tiles) - base for a in ATTRIBUTES if a not in recommended}
+    assert max(gains.values()) < 0.03, gains
+    useful = [a for a in ATTRIBUTES if a not in NOISE]
+    assert base > _qda_accuracy(training, useful, tiles) - 0.03
     # the per-facies mixtures classify the held-out voxels of the synthetic survey
     assert by_n[str(len(ATTRIBUTES))]["validation_accuracy"] > 0.85
     assert all(row["validation_accuracy"] > 0.5 for row in by_n.values())

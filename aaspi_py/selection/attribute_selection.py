@@ -506,6 +506,7 @@ def select_attributes(
     pairs: str = "between",
     folds: int = 3,
     n_se: float = 1.0,
+    min_gain: float = 0.01,
     validation_fraction: float = 0.3,
     seed: int = 0,
     strategy: str = "auto",
@@ -535,9 +536,11 @@ def select_attributes(
     folds : int
         Cross-validation folds of the held-out criterion that chooses the recommended
         combination (whole polygons where a facies has several).
-    n_se : float
-        Parsimony: the recommended set is the smallest within ``n_se`` standard errors of the
-        best held-out criterion (:mod:`aaspi_py.selection.facies_separation`).
+    n_se, min_gain : float
+        Parsimony: an attribute of the best set is dropped while the set without it stays
+        within ``n_se`` standard errors of the paired difference to the best held-out
+        criterion, or loses less than ``min_gain`` of held-out accuracy
+        (:mod:`aaspi_py.selection.facies_separation`).
     validation_fraction : float
         Share of each facies held out to validate the best combination of each n (0: skip).
     seed : int
@@ -634,7 +637,7 @@ def select_attributes(
                    "n_comparisons": int(sum(c.n_pairs for c in group)),
                    "validation_accuracy": None, "confusion": None}
     best_n = max(by_n, key=lambda n: (by_n[n]["score"], -n))
-    recommendation = _recommend(training, facies_x, st, folds, n_se, seed,
+    recommendation = _recommend(training, facies_x, st, folds, (n_se, min_gain), seed,
                                 (sem_sample, sem_iterations, max_clusters), counts,
                                 progress.sub(0.9, 0.95) if progress is not None else None, n_jobs)
 
@@ -662,7 +665,7 @@ def select_attributes(
     params = {"max_clusters": max_clusters, "use_sem": use_sem, "sem_iterations": sem_iterations,
               "sem_sample": sem_sample, "cem_max_iterations": cem_max_iterations,
               "models": [MODELS[c] for c in codes], "pairs": pairs,
-              "folds": folds, "n_se": n_se, "validation_fraction": validation_fraction,
+              "folds": folds, "n_se": n_se, "min_gain": min_gain, "validation_fraction": validation_fraction,
               "seed": seed, "strategy": strategy, "screen_top": screen_top, "bic_pruning": bic_pruning,
               "reg_covar": reg_covar}
     return SelectionResult(
@@ -673,12 +676,14 @@ def select_attributes(
         seconds=time.perf_counter() - t0, screen_scores=screen_scores)
 
 
-def _recommend(training: TrainingSet, facies_x: list[np.ndarray], st: _Settings, n_folds: int, n_se: float,
+def _recommend(training: TrainingSet, facies_x: list[np.ndarray], st: _Settings, n_folds: int,
+               parsimony: tuple[float, float],
                seed: int, sem: tuple[int, int, int], counts: dict, progress, n_jobs: int) -> Recommendation:
     """The held-out criterion's choice, with mixtures fitted exactly as for O_n on each fold's rest."""
     t0 = time.perf_counter()
-    fold, how = assign_folds(training.facies_index, training.polygon, n_folds, seed)
+    fold, block, how = assign_folds(training.facies_index, training.polygon, n_folds, seed, training.positions)
     fold_of = [fold[training.facies_index == m] for m in range(training.n_facies)]
+    block_of = [block[training.facies_index == m] for m in range(training.n_facies)]
     rng = np.random.default_rng(seed + 2)
     rest = {}
     for f in range(n_folds):
@@ -699,9 +704,10 @@ def _recommend(training: TrainingSet, facies_x: list[np.ndarray], st: _Settings,
                 counts[key] += value
         return out
 
-    scorer = HeldOutScorer(facies_x, fold_of, n_folds, fit)
-    rec = recommend(scorer, st.n_attributes, n_se, progress, n_jobs)
-    rec.criterion = CRITERION.format(folds=n_folds, n_se=n_se)
+    scorer = HeldOutScorer(facies_x, fold_of, n_folds, fit, block_of)
+    n_se, min_gain = parsimony
+    rec = recommend(scorer, st.n_attributes, n_se, progress, n_jobs, min_gain)
+    rec.criterion = CRITERION.format(folds=n_folds, n_se=n_se, min_gain=min_gain)
     rec.folds = [f"{name}: {h}" for name, h in zip(training.facies, how)]
     rec.seconds = time.perf_counter() - t0
     return rec

@@ -57,10 +57,15 @@ def criterion_table(result: SelectionResult) -> list[str]:
         mark = "  <- best" if step.attributes == rec.best.attributes else ""
         lines.append(f"{len(step.attributes):>5} {step.score:14.4f} {step.se:10.4f} {_percent(step.accuracy):>9}   "
                      f"+ {step.attributes[-1] + 1} {result.attributes[step.attributes[-1]]}{mark}")
-    lines.append(f"parsimony band: log posterior >= {rec.threshold:.4f} (best minus "
-                 f"{result.parameters['n_se']:g} standard error)")
-    for a, score in rec.removed:
-        lines.append(f"  backward: dropped {a + 1} {result.attributes[a]} (log posterior without it {score:.4f})")
+    p = result.parameters
+    lines.append(f"parsimony: drop an attribute while the set without it stays within {p['n_se']:g} standard "
+                 f"error(s) of its paired difference to the best, or loses less than {_percent(p['min_gain'])} "
+                 "of held-out accuracy")
+    for a, score, accuracy in rec.removed:
+        lines.append(f"  backward: dropped {a + 1} {result.attributes[a]} (without it: log posterior {score:.4f}, "
+                     f"accuracy {_percent(accuracy)})")
+    lines.append(f"  band of the recommended set: log posterior >= {rec.threshold:.4f} (best minus "
+                 f"{p['n_se']:g} standard error of the difference)")
     lines.append(f"recommended: log posterior {rec.score:.4f}: " + _names(result, rec.attributes))
     return lines
 
@@ -150,7 +155,7 @@ def report_json(result: SelectionResult) -> dict:
             "log_posterior": result.recommendation.score, "threshold": result.recommendation.threshold,
             "path": [{"attributes": [result.attributes[a] for a in s.attributes], "log_posterior": s.score,
                       "std_error": s.se, "accuracy": s.accuracy} for s in result.recommendation.path],
-            "removed": [result.attributes[a] for a, _ in result.recommendation.removed],
+            "removed": [result.attributes[a] for a, *_ in result.recommendation.removed],
         },
         "warnings": result.warnings,
         "strategy": result.strategy,
@@ -239,7 +244,7 @@ def plot_scores(result: SelectionResult, path: str | os.PathLike) -> Path:
     steps = [len(s.attributes) for s in rec.path]
     ax.errorbar(steps, [s.score for s in rec.path], yerr=[s.se for s in rec.path], fmt="o-", color="#2ca02c",
                 capsize=3, label="forward selection")
-    ax.axhline(rec.threshold, color="#2ca02c", ls="--", lw=1, label="best - 1 standard error")
+    ax.axhline(rec.threshold, color="#2ca02c", ls="--", lw=1, label="best - paired standard error")
     ax.plot([len(rec.attributes)], [rec.score], "*", ms=14, color="#d62728",
             label=f"recommended (n = {len(rec.attributes)})")
     for s in rec.path:
