@@ -206,8 +206,9 @@ def summary_lines(result: SelectionResult) -> list[str]:
         acc = "" if row["validation_accuracy"] is None else f", validation {100 * row['validation_accuracy']:.1f} %"
         lines.append(f"n = {n}: O_n = {row['score']:.4f}{acc}: {' + '.join(row['attributes'])}")
     lines.append(f"best (argmax O_n): {' + '.join(result.best)}")
-    lines.append(f"recommended (held-out facies separation, within {result.parameters['n_se']:g} standard "
-                 f"error of the best): {' + '.join(result.recommended)}")
+    lines.append(f"recommended (held-out facies separation; parsimony: {result.parameters['n_se']:g} standard "
+                 f"error, {_percent(result.parameters['min_gain']).strip()} of accuracy): "
+                 f"{' + '.join(result.recommended)}")
     lines += result.warnings
     return lines
 
