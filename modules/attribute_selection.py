@@ -170,5 +170,5 @@ MODULE = Module(
     run=run,
     outputs=outputs,
     demo=demo,
-    demo_order=60,
+    demo_order=45,
 )

@@ -35,15 +35,21 @@ def demo(project, progress):
     from aaspi_py.sample_volumes import ATTRIBUTES
 
     from aaspi_py.framework.runner import run as run_module
+    from aaspi_py.framework.selection_reference import recommended
     from aaspi_py.volume import open_volume
 
     have = set(project.volumes())
-    inputs = [f"kuwahara3d_{a}_{project.name}" if f"kuwahara3d_{a}_{project.name}" in have else a
-              for a in ATTRIBUTES]
+    selection = f"attribute_selection_{project.name}"
+    if (project.results_dir / f"{selection}.json").exists():
+        # the recommended attributes, Kuwahara-filtered where the demo filtered them
+        chosen = recommended(project, selection)
+    else:
+        chosen = [a for a in ATTRIBUTES if a in have]
+    inputs = [f"kuwahara3d_{a}_{project.name}" if f"kuwahara3d_{a}_{project.name}" in have else a for a in chosen]
     filtered = sum(n.startswith("kuwahara3d_") for n in inputs)
     res = run_module("gtm3d", project, inputs=inputs, training_set="sample", overwrite=True, progress=progress)
     lines = list(res.report["summary"])
-    lines.append(f"inputs: {filtered} of {len(inputs)} attributes Kuwahara-filtered")
+    lines.append(f"inputs: {', '.join(chosen)} ({filtered} of {len(inputs)} Kuwahara-filtered)")
     if "true_facies" in have:
         truth = open_volume(project.volume_path("true_facies"))["data"].values
         pred = open_volume(res.outputs[f"gtm3d_classification_{project.name}"])["data"].values

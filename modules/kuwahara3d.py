@@ -129,14 +129,19 @@ def run(ctx, p):
 
 
 def demo(project, progress):
+    """Filter the attributes the demo's attribute_selection recommended (all candidates without it)."""
     from aaspi_py.sample_volumes import ATTRIBUTES
 
     from aaspi_py.framework.runner import run as run_module
 
-    have = set(project.volumes())
-    names = [a for a in ATTRIBUTES if a in have]
-    res = run_module("kuwahara3d", project, inputs=names, overwrite=True, progress=progress)
-    return res.report["summary"]
+    selection = f"attribute_selection_{project.name}"
+    if (project.results_dir / f"{selection}.json").exists():
+        inputs, origin = [f"@{selection}"], f"the attributes recommended by {selection}"
+    else:
+        have = set(project.volumes())
+        inputs, origin = [a for a in ATTRIBUTES if a in have], "every candidate attribute"
+    res = run_module("kuwahara3d", project, inputs=inputs, overwrite=True, progress=progress)
+    return [f"inputs: {origin}", *res.report["summary"]]
 
 
 MODULE = Module(

@@ -55,9 +55,14 @@ def demo(project, progress) -> list[str]:
     from aaspi_py import sample_volumes as sv
     from aaspi_py.forest.predict import agreement
     from aaspi_py.framework.runner import run
+    from aaspi_py.framework.selection_reference import recommended
     from aaspi_py.volume import open_volume
 
-    res = run("rfc3d", project, training_file="training/sample/sample.txt", attributes=list(sv.ATTRIBUTES),
+    # the attributes the demo's attribute_selection recommended (every candidate without it)
+    selection = f"attribute_selection_{project.name}"
+    attributes = (recommended(project, selection) if (project.results_dir / f"{selection}.json").exists()
+                  else list(sv.ATTRIBUTES))
+    res = run("rfc3d", project, training_file="training/sample/sample.txt", attributes=attributes,
               n_classes=len(sv.FACIES), n_trees=50, cv_grouping="polygon", probabilities=True,
               overwrite=True, progress=progress)
     pred = open_volume(res.outputs[f"rfc3d_classification_{project.name}"])
@@ -67,7 +72,8 @@ def demo(project, progress) -> list[str]:
     mapping = {c: sv.FACIES.index(n) + 1 for c, n in enumerate(names, 1) if n in sv.FACIES}
     ag = agreement(pred, truth, mapping=mapping or None)
     recall = ", ".join(f"{sv.FACIES[c - 1]} {r:.0%}" for c, r in ag["recall"].items())
-    return res.report["summary"][:2] + [
+    return [
+        f"attributes: {', '.join(attributes)}", *res.report["summary"][:2],
         f"against true_facies ({ag['voxels']} live voxels): accuracy {ag['accuracy']:.1%} "
         f"(always the commonest facies: {ag['majority']:.1%}), mean recall {ag['balanced_accuracy']:.1%} "
         f"(chance {ag['chance']:.1%}; {recall}), kappa {ag['kappa']:.2f}"]

@@ -310,3 +310,22 @@ def test_demo_step(sample_project):
     define_training_data.demo(sample_project, Progress())
     lines = attribute_selection.demo(sample_project, Progress())
     assert any(line.startswith("recommended") for line in lines)
+
+
+def test_demo_carries_the_recommendation_forward(sample_project):
+    # the demo's later steps take the recommended attributes of the demo's attribute_selection run
+    from aaspi_py.modules import define_training_data, kuwahara3d, rfc3d
+    from aaspi_py.modules.attribute_selection import _true_facies_training
+
+    from aaspi_py.framework.progress import Progress
+
+    name = _true_facies_training(sample_project, per_facies=400)
+    res = aaspi_py.run("attribute_selection", sample_project.root, training=name, sem_iterations=10,
+                       covariance_models="EII,VVV", validation_fraction=0, overwrite=True)
+    recommended = res.report["recommended"]
+    lines = kuwahara3d.demo(sample_project, Progress())
+    assert lines[0] == "inputs: the attributes recommended by attribute_selection_sample"
+    made = sorted(p.name for p in sample_project.volumes_dir.glob("kuwahara3d_*_sample.zarr"))
+    assert made == sorted(f"kuwahara3d_{a}_sample.zarr" for a in recommended)
+    define_training_data.demo(sample_project, Progress())
+    assert rfc3d.demo(sample_project, Progress())[0] == f"attributes: {', '.join(recommended)}"

@@ -33,6 +33,11 @@ def resolve(project, module: str, params, values: dict[str, Any]) -> dict[str, A
     return out
 
 
+def recommended(project, run: str) -> list[str]:
+    """The recommended volumes of the finished attribute_selection run ``run`` of ``project``."""
+    return _recommended(project, "this step", "attributes", run)
+
+
 def _recommended(project, module: str, param: str, reference: str) -> list[str]:
     run, _, template = reference.partition(":")
     run = run.removesuffix(".json")
