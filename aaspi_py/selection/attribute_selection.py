@@ -256,10 +256,20 @@ def _one_cluster_fits(fd: _Facies, cols: np.ndarray, st: _Settings) -> list[tupl
     return out
 
 
-def _fit_facies(fd: _Facies, cols: np.ndarray, st: _Settings, counts: dict) -> FaciesFit:
-    """The best mixture (by BIC) of one facies in the subspace ``cols``."""
+def _fit_facies(fd: _Facies, cols: np.ndarray, st: _Settings, counts: dict,
+                only: tuple[int, str] | None = None) -> FaciesFit:
+    """The best mixture (by BIC) of one facies in the subspace ``cols``.
+
+    ``only`` = (K, model): fit that one mixture (the choice BIC made on all the facies'
+    voxels), or, should it degenerate on these voxels, choose again among all.
+    """
     d = len(cols)
     candidates = _one_cluster_fits(fd, cols, st)
+    if only is not None:
+        if only[0] == 1:
+            return next((c[2] for c in candidates if MODELS[c[1]] == only[1]), None) or \
+                _fit_facies(fd, cols, st, counts)
+        candidates = []
     floor = max((c[0] for c in candidates), default=-np.inf)
     rows = gmm_em.feature_rows(cols, st.n_attributes)
     phi = np.ascontiguousarray(fd.phi[rows])
@@ -270,7 +280,7 @@ def _fit_facies(fd: _Facies, cols: np.ndarray, st: _Settings, counts: dict) -> F
         phi_sem = np.ascontiguousarray(fd.phi_sem[rows])
         phi_sem_sum = fd.phi_sem_sum[rows]
     no_init = (np.zeros(0), np.zeros((0, d)), np.zeros((0, d, d)))
-    for k in range(2, st.max_clusters + 1):
+    for k in range(2, st.max_clusters + 1) if only is None else (only[0],):
         if fd.n < k * (d + 1):
             continue
         sem = st.use_sem and fd.noise[k].shape[0] > 0
@@ -278,11 +288,14 @@ def _fit_facies(fd: _Facies, cols: np.ndarray, st: _Settings, counts: dict) -> F
         labels = gmm_em.kmeans_pca_labels(start_phi, start_sum, d, k, 300)
         # containing models first: their likelihoods bound the others' (BIC pruning)
         codes, n_par, contained = st.fitting_order(d, k)
+        if only is not None:
+            keep = np.array([MODELS[c] == only[1] for c in codes.tolist()])
+            codes, n_par, contained = codes[keep], n_par[keep], contained[np.ix_(keep, keep)]
         algorithm = gmm_em.SEM_CEM if sem else gmm_em.CEM
         w, m, c, ll, status, _, _ = gmm_em.fit_mixtures(
             phi, phi_sum, phi_sem, phi_sem_sum, d, codes, k, labels, *no_init, fd.noise[k],
             algorithm, st.cem_max_iterations, 1e-3, np.ascontiguousarray(st.reg_covar[cols]), d + 1, n_par,
-            floor if st.bic_pruning else -np.inf, contained)
+            floor if st.bic_pruning and only is None else -np.inf, contained)
         for i, code in enumerate(codes.tolist()):
             if status[i] == gmm_em.PRUNED:
                 counts["pruned"] += 1
@@ -294,6 +307,8 @@ def _fit_facies(fd: _Facies, cols: np.ndarray, st: _Settings, counts: dict) -> F
             bic = ll[i] - 0.5 * n_par[i] * math.log(fd.n)
             candidates.append((bic, code, FaciesFit(k, MODELS[code], bic, float(ll[i]), w[i], m[i], c[i])))
             floor = max(floor, bic)
+    if not candidates and only is not None:
+        return _fit_facies(fd, cols, st, counts)
     if not candidates:
         raise AaspiError("No Gaussian mixture could be fitted; check the training voxels for NaN values.")
     # highest BIC; ties (e.g. EII and VII with one cluster) go to the simpler model
@@ -637,7 +652,9 @@ def select_attributes(
                    "n_comparisons": int(sum(c.n_pairs for c in group)),
                    "validation_accuracy": None, "confusion": None}
     best_n = max(by_n, key=lambda n: (by_n[n]["score"], -n))
-    recommendation = _recommend(training, facies_x, st, folds, (n_se, min_gain), seed,
+    # the cross-validation fits reuse the mixture (K, model) that BIC chose on all the voxels
+    chosen = {c.attributes: [(f.n_clusters, f.model) for f in c.fits] for c in evaluated}
+    recommendation = _recommend(training, facies_x, st, folds, (n_se, min_gain), chosen, seed,
                                 (sem_sample, sem_iterations, max_clusters), counts,
                                 progress.sub(0.9, 0.95) if progress is not None else None, n_jobs)
 
@@ -651,9 +668,13 @@ def select_attributes(
                       "method": ", ".join(f"{f}: {'whole polygons' if mp else 'random voxels'}"
                                           for f, mp in zip(training.facies, multi))}
         if all(h.any() for h in held):
-            for i, n in enumerate(sorted(by_n)):
-                res = _validate(facies_x, held, tuple(by_n[n]["indices"]), st,
-                                (sem_sample, sem_iterations, max_clusters, seed + 1))
+            def validate(n):
+                return _validate(facies_x, held, tuple(by_n[n]["indices"]), st,
+                                 (sem_sample, sem_iterations, max_clusters, seed + 1))
+
+            with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+                results = list(zip(sorted(by_n), pool.map(validate, sorted(by_n))))
+            for i, (n, res) in enumerate(results):
                 by_n[n]["validation_accuracy"] = res["accuracy"]
                 by_n[n]["confusion"] = res["confusion"]
                 if progress is not None:
@@ -677,9 +698,14 @@ def select_attributes(
 
 
 def _recommend(training: TrainingSet, facies_x: list[np.ndarray], st: _Settings, n_folds: int,
-               parsimony: tuple[float, float],
+               parsimony: tuple[float, float], chosen: dict,
                seed: int, sem: tuple[int, int, int], counts: dict, progress, n_jobs: int) -> Recommendation:
-    """The held-out criterion's choice, with mixtures fitted exactly as for O_n on each fold's rest."""
+    """The held-out criterion's choice, with mixtures fitted as for O_n on each fold's rest.
+
+    Where the O_n search fitted a combination, each facies' fold fit is the (K, covariance
+    model) that BIC chose there on all the facies' voxels (one fit instead of up to
+    2 × 9); other combinations choose by BIC on the fold's rest.
+    """
     t0 = time.perf_counter()
     fold, block, how = assign_folds(training.facies_index, training.polygon, n_folds, seed, training.positions)
     fold_of = [fold[training.facies_index == m] for m in range(training.n_facies)]
@@ -698,7 +724,8 @@ def _recommend(training: TrainingSet, facies_x: list[np.ndarray], st: _Settings,
 
     def fit(f, m, cols):
         local = {"fitted": 0, "pruned": 0, "degenerate": 0}
-        out = _fit_facies(rest[f, m], cols, st, local)
+        choice = chosen.get(tuple(cols.tolist()))
+        out = _fit_facies(rest[f, m], cols, st, local, None if choice is None else choice[m])
         with lock:
             for key, value in local.items():
                 counts[key] += value
