@@ -329,3 +329,47 @@ def test_demo_carries_the_recommendation_forward(sample_project):
     assert made == sorted(f"kuwahara3d_{a}_sample.zarr" for a in recommended)
     define_training_data.demo(sample_project, Progress())
     assert rfc3d.demo(sample_project, Progress())[0] == f"attributes: {', '.join(recommended)}"
+
+
+def test_folds_follow_polygons_then_spatial_blocks_then_voxels():
+    from aaspi_py.selection.facies_separation import assign_folds
+
+    rng = np.random.default_rng(0)
+    n = 400
+    facies = np.repeat([0, 1, 2, 3], n)
+    polygon = np.concatenate([np.repeat([0, 1, 2, 3], n // 4), np.full(3 * n, -1)])
+    positions = np.column_stack([rng.integers(0, 50, 4 * n), rng.integers(0, 50, 4 * n), rng.uniform(0, 400, 4 * n)])
+    positions[3 * n:, :2] = 7.0  # facies 3: one trace column, no lateral extent to cut into blocks
+    positions[2 * n:3 * n] = np.nan  # facies 2: no positions
+    fold, block, how = assign_folds(facies, polygon, 3, seed=0, positions=positions)
+    assert how == ["whole polygons (4 in 3 folds)", "spatial blocks (16 in 3 folds)", "random voxels (3 folds)",
+                   "random voxels (3 folds)"]
+    # a polygon, and a spatial block, lies in one fold; every fold holds some of every facies
+    for b in np.unique(block[: 2 * n]):
+        assert len(np.unique(fold[block == b])) == 1
+    assert len(np.unique(block[:n])) == 4
+    for m in range(4):
+        assert set(fold[facies == m]) == {0, 1, 2}
+    # blocks cut the lateral extent: no block of facies 1 spans more than half the inlines
+    for b in np.unique(block[n:2 * n]):
+        span = np.ptp(positions[block == b, 0])
+        assert span <= 25, span
+
+
+def test_block_standard_error_counts_correlated_voxels_once():
+    from aaspi_py.selection.facies_separation import _block_se
+
+    rng = np.random.default_rng(1)
+    blocks = np.repeat(np.arange(20), 50)
+    # equal blocks: the standard error of the block means (ddof 1)
+    v = rng.normal(size=1000) + np.repeat(rng.normal(size=20), 50)
+    means = np.array([v[blocks == b].mean() for b in range(20)])
+    assert _block_se(v, blocks) == pytest.approx(means.std(ddof=1) / np.sqrt(20))
+    # voxels sharing a block offset: the block standard error matches the spread of the mean
+    # over repeated surveys; treating voxels as independent understates it about fivefold
+    sims = [rng.normal(size=1000) + np.repeat(rng.normal(size=20), 50) for _ in range(400)]
+    spread = np.std([s.mean() for s in sims])
+    block_se = np.mean([_block_se(s, blocks) for s in sims])
+    naive = np.mean([s.std() / np.sqrt(len(s)) for s in sims])
+    assert block_se == pytest.approx(spread, rel=0.15)
+    assert naive < spread / 4

@@ -68,9 +68,10 @@ def assign_folds(facies_index: np.ndarray, polygon: np.ndarray, n_folds: int, se
 
     * a facies with two or more polygons: a block is a polygon; its polygons, in a seeded
       random order, are dealt to min(n_folds, n_polygons) folds, so no polygon is split;
-    * else, when the voxels' positions are known: ``SPATIAL_BLOCKS`` blocks of about equal
-      counts, cut at the quantiles of inline, then of crossline within each (whole columns of
-      samples), dealt in a seeded random order to the folds;
+    * else, when the voxels' positions are known and spread over at least ``n_folds``
+      blocks: ``SPATIAL_BLOCKS`` blocks of about equal counts, cut at the quantiles of inline,
+      then of crossline within each (whole columns of samples), dealt in a seeded random order
+      to the folds;
     * else: seeded random voxels, each voxel its own block.
 
     Block numbers are unique across facies.
@@ -91,8 +92,8 @@ def assign_folds(facies_index: np.ndarray, polygon: np.ndarray, n_folds: int, se
                 fold[where[polygon[where] == p]] = i % k
             _, local = np.unique(polygon[where], return_inverse=True)
             how.append(f"whole polygons ({len(polys)} in {k} folds)")
-        elif pos is not None and np.isfinite(pos[:, :2]).all() and len(where) >= SPATIAL_BLOCKS * 2:
-            local = _spatial_blocks(pos, SPATIAL_BLOCKS)
+        elif (pos is not None and np.isfinite(pos[:, :2]).all() and len(where) >= SPATIAL_BLOCKS * 2
+              and (local := _spatial_blocks(pos, SPATIAL_BLOCKS)).max() + 1 >= n_folds):
             order = rng.permutation(int(local.max()) + 1)
             fold[where] = order[local] % n_folds
             how.append(f"spatial blocks ({int(local.max()) + 1} in {n_folds} folds)")
