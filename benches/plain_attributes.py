@@ -201,13 +201,16 @@ def grey_levels(x: np.ndarray, glcm_levels: int = 16, glcm_traces: int = 5, glcm
 
 
 def texture(x: np.ndarray, glcm_levels: int = 16, glcm_traces: int = 5, glcm_samples: int = 9,
-            glcm_rms_samples: int = 51, inlines: slice = slice(None)) -> dict[str, np.ndarray]:
+            glcm_rms_samples: int = 51, inlines: slice = slice(None), grey: np.ndarray | None = None
+            ) -> dict[str, np.ndarray]:
     """scikit-image's ``graycoprops`` (entropy, variance, contrast, homogeneity, energy) of each
     voxel's symmetric co-occurrence matrix, its counts made with one box sum per pair of grey
-    levels and direction (neighbours one step along inline, crossline, sample)."""
+    levels and direction (neighbours one step along inline, crossline, sample). ``grey``: the
+    levels of :func:`grey_levels` when already computed."""
     levels = glcm_levels
     r, rs = glcm_traces // 2, glcm_samples // 2
-    grey = grey_levels(x, levels, glcm_traces, glcm_rms_samples)
+    if grey is None:
+        grey = grey_levels(x, levels, glcm_traces, glcm_rms_samples)
     rows = np.arange(x.shape[0])[inlines]
     padded = np.pad(grey, ((r, r), (r, r), (rs, rs)), mode="symmetric")[rows[0]:rows[-1] + 1 + 2 * r]
     t = glcm_traces

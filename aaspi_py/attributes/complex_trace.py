@@ -97,7 +97,7 @@ def _central(step, ns, out):
     out[ns - 1] = step[ns - 2]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True)
 def _traces(x, y, window, to_frequency, slots, out):
     """Every attribute whose ``slots`` entry is >= 0, written to ``out[slot]``: x, y (traces, ns)
     are the trace and its quadrature; out is (n_requested, traces, ns) float32."""
