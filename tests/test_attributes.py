@@ -9,7 +9,7 @@ import pytest
 from scipy import ndimage, signal
 
 from aaspi_py import attributes
-from aaspi_py.attributes import complex_trace
+from aaspi_py.attributes._windows import quadrature
 from aaspi_py.framework.errors import AaspiError
 
 DATA = Path(__file__).resolve().parent / "data" / "segy"
@@ -63,7 +63,7 @@ def test_quadrature_trace_equals_the_imaginary_part_of_scipy_hilbert(rng, n):
     # odd and even lengths: the Nyquist bin is kept real only for even n, as hilbert does
     x = rng.standard_normal((3, n)).astype(np.float32)
     expected = signal.hilbert(x.astype(np.float64), axis=-1).imag
-    np.testing.assert_allclose(complex_trace.quadrature(x), expected, atol=1e-5 * max(1.0, np.abs(expected).max()))
+    np.testing.assert_allclose(quadrature(x), expected, atol=1e-5 * max(1.0, np.abs(expected).max()))
 
 
 def test_same_traces_give_bit_identical_attributes_wherever_they_sit(rng):

@@ -18,10 +18,10 @@ from collections.abc import Mapping
 
 import numba
 import numpy as np
-from scipy import fft
 
 from ._box import _mirror
 from ._family import Attribute, Family
+from ._windows import quadrature
 from .geometric import _atan2
 
 ATTRIBUTES = (
@@ -49,21 +49,6 @@ def _check(options: Mapping) -> str | None:
     if w < 1 or w % 2 == 0:
         return f"trace_window must be an odd number of samples >= 1; got {w}"
     return None
-
-
-def quadrature(x: np.ndarray) -> np.ndarray:
-    """H[x] along the last axis, float32: the imaginary part of ``scipy.signal.hilbert(x)``."""
-    n = x.shape[-1]
-    spectrum = fft.rfft(np.asarray(x, dtype=np.float32), axis=-1, workers=-1)
-    spectrum[..., 0] = 0
-    if n % 2 == 0:
-        spectrum[..., -1] = 0  # Nyquist: hilbert keeps it real
-    # -i X: (a + ib) -> (b - ia)
-    as_pairs = spectrum.view(np.float32).reshape(*spectrum.shape, 2)
-    real = as_pairs[..., 0].copy()
-    as_pairs[..., 0] = as_pairs[..., 1]
-    as_pairs[..., 1] = -real
-    return fft.irfft(spectrum, n, axis=-1, workers=-1, overwrite_x=True).astype(np.float32, copy=False)
 
 
 @numba.njit(cache=True, inline="always")
