@@ -7,7 +7,7 @@ reflectivity, a fault-like offset and noise), each in a fresh process:
   write one zarr volume each): wall time, CPU time, voxels per second, peak RSS;
 * kernel: the family's own function called once on the whole volume in memory;
 * plain: the same formulas as a user scripts them with whole-array numpy/scipy calls
-  (``benches/plain_attributes.py``: ``scipy.signal.hilbert``, ``scipy.ndimage`` box filters,
+  (``benches/_plain_attributes.py``: ``scipy.signal.hilbert``, ``scipy.ndimage`` box filters,
   ``numpy.fft`` on sliding windows, ``numpy.linalg.eigvalsh`` per voxel, one box sum per
   grey-level pair for the GLCM) on the volume in memory. Eigenstructure coherence and the
   GLCM counts are timed on ``--subset`` inlines and scaled to the volume (marked "scaled");
@@ -125,8 +125,8 @@ def run_plain(root: Path, family: str, subset: int) -> dict:
     """The plain numpy/scipy version; parts timed on ``subset`` inlines are scaled to the volume."""
     import tempfile
 
+    import _plain_attributes as plain
     import numpy as np
-    import plain_attributes as plain
     from _memory import peak_rss_bytes
 
     import aaspi_py
@@ -227,7 +227,7 @@ def main() -> None:
           f"/proc/loadavg at start: {loadavg()}")
     print("  module = read + compute + write through the attributes module; kernel = the family function on the "
           "volume in memory;\n  plain = numpy/scipy whole-array formulas on the volume in memory "
-          "(benches/plain_attributes.py); +io = plain plus reading the volume and writing its outputs "
+          "(benches/_plain_attributes.py); +io = plain plus reading the volume and writing its outputs "
           "(aaspi_py.save_volume);\n  times are wall / CPU seconds, ratios plain time over module (or kernel) time")
     print(f"  {'family':<14s} {'n':>2s} {'module':>15s} {'Mvox/s':>6s} {'RSS':>7s} {'kernel':>15s} "
           f"{'plain':>17s} {'RSS':>7s} {'plain+io':>15s}  {'plain/module':>13s} {'+io/module':>13s} "
