@@ -9,6 +9,7 @@ import pytest
 from scipy import ndimage, signal
 
 from aaspi_py import attributes
+from aaspi_py.attributes._windows import quadrature
 from aaspi_py.framework.errors import AaspiError
 
 DATA = Path(__file__).resolve().parent / "data" / "segy"
@@ -55,6 +56,24 @@ def test_rms_amplitude_and_sweetness_follow_their_formulas(rng):
     np.testing.assert_allclose(out["rms_amplitude"], np.sqrt(windows.mean(-1)), rtol=1e-4)
     expected = out["envelope"] / np.sqrt(np.maximum(out["instantaneous_frequency"], 1.0))
     np.testing.assert_allclose(out["sweetness"], expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 64, 101])
+def test_quadrature_trace_equals_the_imaginary_part_of_scipy_hilbert(rng, n):
+    # odd and even lengths: the Nyquist bin is kept real only for even n, as hilbert does
+    x = rng.standard_normal((3, n)).astype(np.float32)
+    expected = signal.hilbert(x.astype(np.float64), axis=-1).imag
+    np.testing.assert_allclose(quadrature(x), expected, atol=1e-5 * max(1.0, np.abs(expected).max()))
+
+
+def test_same_traces_give_bit_identical_attributes_wherever_they_sit(rng):
+    # one trace computed alone and inside a block of others: the same float32 bits
+    x = band_limited(rng, (5, 7, 150))
+    names = list(attributes.FAMILIES["complex_trace"].names)
+    whole = attributes.compute(x, names)
+    alone = attributes.compute(x[3:4, 2:3].copy(), names)
+    for name in names:
+        np.testing.assert_array_equal(alone[name], whole[name][3:4, 2:3], err_msg=name)
 
 
 # ---------------------------------------------------------------- known answers

@@ -71,8 +71,13 @@ def _sum_samples(a, r):
         padded = np.empty(ns + 2 * r, dtype=a.dtype)
         for j in range(nx):
             src = a[i, j]
+            # mirrored ends only where the window leaves the trace (the index arithmetic of
+            # _mirror for every sample costs more than the sums)
             for t in range(ns + 2 * r):
-                padded[t] = src[_mirror(t - r, ns)]
+                if t < 2 * r or t >= ns:
+                    padded[t] = src[_mirror(t - r, ns)]
+                else:
+                    padded[t] = src[t - r]
             dst = out[i, j]
             # k outer, t inner: the same order of additions for every sample, vectorised
             for k in range(2 * r + 1):

@@ -119,19 +119,6 @@ def _tensor_terms(z):
     return tt, ti, tj
 
 
-@numba.njit(cache=True, inline="always")
-def _central(a, k, n, stride):
-    """(a[k+1] - a[k-1]) / 2 at flat index k along an axis of length n (np.gradient's ends)."""
-    pos = (k // stride) % n
-    if n < 2:
-        return np.float32(0)
-    if pos == 0:
-        return a[k + stride] - a[k]
-    if pos == n - 1:
-        return a[k] - a[k - stride]
-    return np.float32(0.5) * (a[k + stride] - a[k - stride])
-
-
 @numba.njit(cache=True, fastmath=True)
 def _dips_from_tensor(t_tt, t_ti, t_tj):
     """p = -T_it/T_tt, q = -T_jt/T_tt (0 where T_tt = 0) and sqrt(p^2 + q^2), in one pass."""
@@ -157,15 +144,31 @@ def _distance(p, p_mean, q, q_mean):
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def _neighbour_steps(n, k):
+    """(next, previous, weight) of np.gradient's central difference at position k of n: the
+    one-sided step at the ends, nothing on an axis of one sample."""
+    if n < 2:
+        return k, k, np.float32(0)
+    if k == 0:
+        return 1, 0, np.float32(1)
+    if k == n - 1:
+        return k, k - 1, np.float32(1)
+    return k + 1, k - 1, np.float32(0.5)
+
+
 @numba.njit(cache=True, fastmath=True)
 def _vertical_change(p, q):
     """sqrt((dp/dt)^2 + (dq/dt)^2), central differences along the trace."""
-    ns = p.shape[2]
+    ni, nx, ns = p.shape
     out = np.empty_like(p)
-    a, b, o = p.ravel(), q.ravel(), out.ravel()
-    for k in range(a.size):
-        dp, dq = _central(a, k, ns, 1), _central(b, k, ns, 1)
-        o[k] = np.sqrt(dp * dp + dq * dq)
+    for i in range(ni):
+        for j in range(nx):
+            a, b, o = p[i, j], q[i, j], out[i, j]
+            for t in range(ns):
+                up, down, w = _neighbour_steps(ns, t)
+                dp, dq = w * (a[up] - a[down]), w * (b[up] - b[down])
+                o[t] = np.sqrt(dp * dp + dq * dq)
     return out
 
 
@@ -174,10 +177,15 @@ def _lateral_gradient(e):
     """sqrt((de/di)^2 + (de/dj)^2), central differences across traces."""
     ni, nx, ns = e.shape
     out = np.empty_like(e)
-    a, o = e.ravel(), out.ravel()
-    for k in range(a.size):
-        di, dj = _central(a, k, ni, nx * ns), _central(a, k, nx, ns)
-        o[k] = np.sqrt(di * di + dj * dj)
+    for i in range(ni):
+        i1, i0, wi = _neighbour_steps(ni, i)
+        for j in range(nx):
+            j1, j0, wj = _neighbour_steps(nx, j)
+            o = out[i, j]
+            for t in range(ns):
+                di = wi * (e[i1, j, t] - e[i0, j, t])
+                dj = wj * (e[i, j1, t] - e[i, j0, t])
+                o[t] = np.sqrt(di * di + dj * dj)
     return out
 
 
