@@ -151,6 +151,11 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, *, chunks=None, compu
         if name in ds.coords:
             ds.coords[name] = ds.coords[name].chunk(dict(zip(DIMS[:2], ch[:2])))
     encoding = {"data": {"chunks": ch}}
+    if ds["data"].dtype == np.float32:
+        # float samples stored raw: zarr's default zstd saves 0-10 % on amplitudes and attributes
+        # for four times the CPU of the write (67 MB of smoothed noise: 1.1x smaller, 0.26 s CPU
+        # against 0.07 s); class and facies volumes (int16) keep it and shrink many-fold
+        encoding["data"]["compressors"] = None
     for name in ("cdp_x", "cdp_y", "trace_mask"):
         if name in ds.coords:
             encoding[name] = {"chunks": ch[:2]}
