@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import segyio
-from segy_files import SEGY, endian_of, segyio_traces, shuffled_small
+from segy_files import (
+    SEGY,
+    endian_of,
+    records,
+    renumbered_small,
+    segyio_traces,
+    shuffled_small,
+    write,
+)
 
 import aaspi_py.io.segy as segy_io
 from aaspi_py import open_volume
@@ -19,15 +27,25 @@ def _chunk_files(volume):
 
 
 @pytest.mark.parametrize("name, chunks", [("f3.sgy", (4, 3, 7)), ("small-lsb.sgy", (2, 3, 16)),
-                                          ("ex2_complete_3d_75x71x26.segy", (64, 64, 128))])
-def test_chunk_files_are_those_zarr_writes(tmp_path, monkeypatch, name, chunks):
-    """The plain chunk files (edge chunks padded) are byte for byte what zarr itself writes."""
+                                          ("ex2_complete_3d_75x71x26.segy", (64, 64, 128)),
+                                          ("small.sgy", (2, 2, 16))])
+@pytest.mark.parametrize("one_pass", [True, False])
+def test_chunk_files_are_those_zarr_writes(tmp_path, monkeypatch, name, chunks, one_pass):
+    """The plain chunk files (edge chunks padded), written in one pass or in two, are byte
+    for byte what zarr itself writes."""
+    monkeypatch.setattr(segy_io, "ONE_PASS", one_pass)
     import_segy(SEGY / name, tmp_path / "direct.zarr", chunks=chunks)
+    monkeypatch.setattr(segy_io, "ONE_PASS", False)
     monkeypatch.setattr(segy_io, "plain_chunks", lambda array, shape: False)
     import_segy(SEGY / name, tmp_path / "zarr.zarr", chunks=chunks)
     direct, through_zarr = _chunk_files(tmp_path / "direct.zarr"), _chunk_files(tmp_path / "zarr.zarr")
     assert direct.keys() == through_zarr.keys() and len(direct) > 1
     assert direct == through_zarr
+    one, two = open_volume(tmp_path / "direct.zarr"), open_volume(tmp_path / "zarr.zarr")
+    for name in ("trace_mask", "trace_header", "trace_order", "cdp_x", "cdp_y", "inline", "crossline"):
+        np.testing.assert_array_equal(one[name].values, two[name].values)
+    assert {k: v for k, v in one.attrs.items() if k != "segy_headers_id"} == \
+        {k: v for k, v in two.attrs.items() if k != "segy_headers_id"}
 
 
 @pytest.mark.parametrize("chunks", [(4, 3, 7), (23, 18, 75), (5, 18, 16)])
@@ -67,13 +85,19 @@ def test_export_of_an_open_dataset_equals_export_of_the_path(tmp_path):
     assert endian_of(SEGY / "small-lsb.sgy") == "little"
 
 
-def test_writer_failure_reaches_the_caller_and_leaves_nothing(tmp_path, monkeypatch):
+@pytest.mark.parametrize("one_pass", [True, False])
+def test_writer_failure_reaches_the_caller_and_leaves_nothing(tmp_path, monkeypatch, one_pass):
     """A write error in the writer thread (a full disk) stops the import with that error."""
+    import aaspi_py.io.segy_stream as segy_stream
+
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
+    monkeypatch.setattr(segy_io, "ONE_PASS", one_pass)
     monkeypatch.setattr(segy_io, "write_chunk_files", full_disk)
+    monkeypatch.setattr(segy_stream._ChunkGroupWriter, "_write", full_disk)
     monkeypatch.setattr(segy_io, "BLOCK_BYTES", 4096)  # many blocks: the reader must stop too
+    monkeypatch.setattr(segy_stream, "BATCH_BYTES", 4096)
     with pytest.raises(OSError, match="No space left on device"):
         import_segy(SEGY / "f3.sgy", tmp_path / "v.zarr", chunks=(2, 2, 75))
     assert list(tmp_path.iterdir()) == []
@@ -90,3 +114,44 @@ def test_headers_read_through_many_small_maps(tmp_path, monkeypatch):
     import_segy(path, vol)
     export_segy(vol, tmp_path / "out.sgy")
     assert (tmp_path / "out.sgy").read_bytes() == path.read_bytes()
+
+
+def _no_header_pass(*args, **kwargs):
+    raise AssertionError("the header pass ran")
+
+
+@pytest.mark.parametrize("name", ["f3.sgy", "small-lsb.sgy", "multiformats/Format1lsb.sgy",
+                                  "multiformats/Format1msb.sgy", "multiformats/Format2msb.sgy",
+                                  "multiformats/Format16msb.sgy", "renumbered"])
+def test_files_filling_their_grid_in_inline_order_are_read_once(tmp_path, monkeypatch, name):
+    """No separate header pass for a full grid in inline order (reversed, negative and
+    decimated line numbers too); values equal segyio's, the export is identical to the file."""
+    path = renumbered_small(tmp_path) if name == "renumbered" else SEGY / name
+    monkeypatch.setattr(segy_io, "scan_headers", _no_header_pass)
+    vol = tmp_path / "v.zarr"
+    import_segy(path, vol, chunks=(4, 4, 16))
+    traces, _ = segyio_traces(path)
+    ds = open_volume(vol)
+    np.testing.assert_array_equal(ds["data"].values.reshape(len(traces), -1), traces)
+    export_segy(vol, tmp_path / "out.sgy")
+    assert (tmp_path / "out.sgy").read_bytes() == path.read_bytes()
+
+
+def test_a_wrong_guess_of_the_grid_falls_back_to_two_passes(tmp_path, monkeypatch):
+    """Two crosslines swapped inside the third inline: the first inline, the second and the
+    last trace look like a full grid in inline order, the traces are not; every trace still
+    lands at its own inline and crossline."""
+    head, recs, _ = records(SEGY / "small.sgy")
+    recs[[11, 13]] = recs[[13, 11]]
+    path = write(tmp_path / "swapped.sgy", head, recs)
+    passes = []
+    real_scan = segy_io.scan_headers
+    monkeypatch.setattr(segy_io, "scan_headers", lambda *a, **k: passes.append(1) or real_scan(*a, **k))
+    vol = tmp_path / "v.zarr"
+    import_segy(path, vol)
+    assert passes == [1]
+    with segyio.open(SEGY / "small.sgy") as f:
+        np.testing.assert_array_equal(open_volume(vol)["data"].values, segyio.tools.cube(f).astype(np.float32))
+    export_segy(vol, tmp_path / "out.sgy")
+    assert (tmp_path / "out.sgy").read_bytes() == path.read_bytes()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

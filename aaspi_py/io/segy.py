@@ -63,11 +63,13 @@ from aaspi_py.framework.progress import Progress
 from aaspi_py.io.segy_chunks import plain_chunks, write_chunk_files
 from aaspi_py.io.segy_formats import EXACT_IN_FLOAT32, decode, format_name
 from aaspi_py.io.segy_geometry import Grid, build_grid, read_headers_at, scan_headers
-from aaspi_py.io.segy_layout import SegyLayout, read_layout, textual_to_str
-from aaspi_py.io.segy_writer import export_segy, start_writeback
-from aaspi_py.volume import DEFAULT_CHUNKS, commit_path, remove_path, temporary_path
+from aaspi_py.io.segy_layout import SegyLayout, check_field, read_layout, textual_to_str
+from aaspi_py.io.segy_stream import predict_grid, stream_import
 
-__all__ = ["import_segy", "export_segy", "read_block", "BLOCK_BYTES"]
+# xarray, dask and zarr load on first use (export, the volume's metadata), so that the
+# import command starts reading the file without waiting for them
+
+__all__ = ["import_segy", "export_segy", "read_block", "BLOCK_BYTES"]  # noqa: F822 - export_segy: __getattr__
 
 #: bytes of file (or of float32 samples, if more) in one block of traces
 BLOCK_BYTES = 64 << 20
@@ -78,6 +80,17 @@ QUEUE_BLOCKS = 1
 WRITER_THREADS = 1
 #: zarr codecs of the imported amplitude: see the module docstring for the measurements
 AMPLITUDE_COMPRESSORS = None
+#: import files whose traces fill their grid in inline order in one pass
+#: (:mod:`aaspi_py.io.segy_stream`); False: always the two passes described above
+ONE_PASS = True
+
+
+def __getattr__(name: str) -> Any:
+    if name == "export_segy":  # loads xarray: only when asked for
+        from aaspi_py.io.segy_writer import export_segy
+
+        return export_segy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _b64(raw: bytes) -> str:
@@ -236,6 +249,8 @@ class _ZarrWriters:
     def _run(self) -> None:
         import zarr
 
+        from aaspi_py.io.segy_writer import start_writeback
+
         names = ("data", "trace_mask", "trace_header") if self.keep_headers else ("data", "trace_mask")
         try:
             arrays = {name: zarr.open_array(self.path / name, mode="r+") for name in names}
@@ -328,6 +343,8 @@ def _bytes_per_trace(layout: SegyLayout) -> int:
 # ---------------------------------------------------------------- dataset
 
 def _chunks(shape: tuple[int, int, int], chunks, trace_size: int) -> tuple[int, int, int]:
+    from aaspi_py.volume import DEFAULT_CHUNKS
+
     ci, cx, cs = (max(1, min(int(c), int(s))) for c, s in zip(chunks or DEFAULT_CHUNKS, shape))
     # a chunk column must fit one read block, or memory would grow with the trace length
     while ci * cx * trace_size > BLOCK_BYTES and (ci > 1 or cx > 1):
@@ -437,10 +454,6 @@ def import_segy(
         raise AaspiError(f"{dst} already exists; pass --overwrite (overwrite=True) to replace it.")
     progress = progress if progress is not None else Progress()
     layout = read_layout(src)
-    keys = scan_headers(layout, iline=iline, xline=xline, cdp_x=cdp_x, cdp_y=cdp_y,
-                        progress=progress.sub(0.0, 0.1))
-    grid = build_grid(layout, keys, iline=iline, xline=xline)
-    del keys
     attrs = {
         "kind": "amplitude",
         "source": src.name,
@@ -452,25 +465,55 @@ def import_segy(
         "segy_format": layout.format,
         "segy_endian": layout.endian,
         "segy_bytes": {"iline": iline, "xline": xline, "cdp_x": cdp_x, "cdp_y": cdp_y},
-        "segy_sorting": grid.sorting,
         "segy_trace_count": layout.traces,
     }
     if keep_headers:
         attrs["segy_headers_id"] = uuid.uuid4().hex
-    chunk_shape = _chunks((*grid.shape, layout.samples), chunks, _bytes_per_trace(layout))
-    ds, encoding = _skeleton(layout, grid, chunk_shape, keep_headers, attrs)
-    ds["sample"].attrs.update(domain=domain, units=SAMPLE_UNITS[domain])
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_path(dst)
-    try:
-        # metadata and the small coordinates now; the placeholders are never computed
+    from aaspi_py.volume import commit_path, remove_path, temporary_path
+
+    def write_skeleton(grid: Grid, chunk_shape) -> None:
+        """The volume's metadata and small coordinates; the placeholders are never computed."""
+        ds, encoding = _skeleton(layout, grid, chunk_shape, keep_headers, {**attrs, "segy_sorting": grid.sorting})
+        ds["sample"].attrs.update(domain=domain, units=SAMPLE_UNITS[domain])
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, encoding=encoding, compute=False)
-        live = _stream(layout, grid, chunk_shape, tmp, keep_headers, progress.sub(0.1, 1.0))
-        progress.check()
-        commit_path(tmp, dst, overwrite=overwrite)
-    except BaseException:
-        remove_path(tmp)
-        raise
+
+    streamed = None
+    for byte, what in ((iline, "the inline number"), (xline, "the crossline number"),
+                       (cdp_x, "cdp_x"), (cdp_y, "cdp_y")):
+        check_field(byte, what)
+    prediction = predict_grid(layout, iline, xline) if ONE_PASS else None
+    if prediction is not None:  # one pass (see aaspi_py.io.segy_stream)
+        chunk_shape = _chunks((*prediction.shape, layout.samples), chunks, _bytes_per_trace(layout))
+        tmp = temporary_path(dst)
+        try:
+            streamed = stream_import(layout, prediction, chunk_shape, tmp,
+                                     lambda grid: write_skeleton(grid, chunk_shape), keep_headers,
+                                     progress, iline=iline, xline=xline, cdp_x=cdp_x, cdp_y=cdp_y)
+            if streamed is not None:
+                progress.check()
+                commit_path(tmp, dst, overwrite=overwrite)
+        except BaseException:
+            remove_path(tmp)
+            raise
+    if streamed is not None:
+        grid, live = streamed
+    else:
+        # the general case: a header pass builds the grid, then the traces are placed on it
+        keys = scan_headers(layout, iline=iline, xline=xline, cdp_x=cdp_x, cdp_y=cdp_y,
+                            progress=progress.sub(0.0, 0.1))
+        grid = build_grid(layout, keys, iline=iline, xline=xline)
+        del keys
+        chunk_shape = _chunks((*grid.shape, layout.samples), chunks, _bytes_per_trace(layout))
+        tmp = temporary_path(dst)
+        try:
+            write_skeleton(grid, chunk_shape)
+            live = _stream(layout, grid, chunk_shape, tmp, keep_headers, progress.sub(0.1, 1.0))
+            progress.check()
+            commit_path(tmp, dst, overwrite=overwrite)
+        except BaseException:
+            remove_path(tmp)
+            raise
     seconds = time.perf_counter() - t_start
     report = _report(src, layout, grid, live, chunk_shape, seconds)
     if domain == "depth":
