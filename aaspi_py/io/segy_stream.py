@@ -274,15 +274,19 @@ def _decode_into(samples: np.ndarray, pieces: np.ndarray, fmt: int, fill: float)
         words = samples.astype(np.dtype(">u4")).view(np.float32)
         samples = segyio.tools.native(words, format=1, copy=False).reshape(n, ns)
     by_trace = pieces.transpose(1, 0, 2)  # (traces, npieces, cs) view
+    bits = by_trace.view(np.uint32)
+    # live: any sample other than +-0; an OR of the bit patterns is one pass without a
+    # temporary, several times cheaper than a float comparison
+    ored = np.zeros(n, np.uint32)
     if full:
         np.copyto(by_trace[:, :full], samples[:, :full * cs].reshape(n, full, cs), casting="unsafe")
-    live = by_trace[:, :full].any(axis=(1, 2)) if full else np.zeros(n, bool)
+        ored = np.bitwise_or.reduce(np.bitwise_or.reduce(bits[:, :full], axis=-1), axis=-1)
     if full < npieces:
         rem = ns - full * cs
         np.copyto(by_trace[:, full, :rem], samples[:, full * cs:], casting="unsafe")
-        live |= by_trace[:, full, :rem].any(axis=1)
+        ored |= np.bitwise_or.reduce(bits[:, full, :rem], axis=-1)
         by_trace[:, full, rem:] = fill
-    return live
+    return (ored & np.uint32(0x7FFFFFFF)) != 0
 
 
 def stream_import(layout: SegyLayout, prediction: Prediction, chunk_shape, tmp: Path, write_skeleton,
