@@ -1,6 +1,8 @@
 """SEG-Y -> volume (:func:`import_segy`) and volume -> SEG-Y (:func:`export_segy`).
 
-Import makes two passes over the file with bounded memory:
+A survey whose traces fill its grid in inline order is imported in one pass
+(:mod:`aaspi_py.io.segy_stream`, checked against the grid built from every header); any
+other file in two passes over the file with bounded memory:
 
 1. the trace headers, block by block (:mod:`aaspi_py.io.segy_geometry`), to build the grid;
    this pass reads the file from disk once, in order, and leaves it in the page cache;
