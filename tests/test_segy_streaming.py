@@ -3,6 +3,8 @@ are zarr's own, odd chunk shapes stay exact, failures in the writer thread reach
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import segyio
@@ -155,3 +157,27 @@ def test_a_wrong_guess_of_the_grid_falls_back_to_two_passes(tmp_path, monkeypatc
     export_segy(vol, tmp_path / "out.sgy")
     assert (tmp_path / "out.sgy").read_bytes() == path.read_bytes()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def _metadata(volume):
+    out = {}
+    for path in sorted(volume.rglob("zarr.json")):
+        meta = json.loads(path.read_text())
+        meta.get("attributes", {}).pop("segy_headers_id", None)
+        out[path.relative_to(volume).as_posix()] = meta
+    return out
+
+
+@pytest.mark.parametrize("keep_headers, domain", [(True, "time"), (False, "depth")])
+def test_one_pass_metadata_is_what_xarray_writes(tmp_path, monkeypatch, keep_headers, domain):
+    """The one-pass import writes its metadata with zarr alone: every zarr.json equals the
+    one xarray writes in the two-pass import, and the small arrays hold the same values."""
+    kwargs = {"keep_headers": keep_headers, "domain": domain, "chunks": (4, 3, 32)}
+    import_segy(SEGY / "f3.sgy", tmp_path / "one.zarr", **kwargs)
+    monkeypatch.setattr(segy_io, "ONE_PASS", False)
+    import_segy(SEGY / "f3.sgy", tmp_path / "two.zarr", **kwargs)
+    one, two = _metadata(tmp_path / "one.zarr"), _metadata(tmp_path / "two.zarr")
+    assert one == two and len(one) == (10 if keep_headers else 8)  # the group and its arrays
+    a, b = open_volume(tmp_path / "one.zarr"), open_volume(tmp_path / "two.zarr")
+    for name in [*a.variables]:
+        np.testing.assert_array_equal(a[name].values, b[name].values)
