@@ -181,3 +181,41 @@ def test_one_pass_metadata_is_what_xarray_writes(tmp_path, monkeypatch, keep_hea
     a, b = open_volume(tmp_path / "one.zarr"), open_volume(tmp_path / "two.zarr")
     for name in [*a.variables]:
         np.testing.assert_array_equal(a[name].values, b[name].values)
+
+
+@pytest.mark.parametrize("refused", ["open", "write"])
+def test_chunk_files_without_direct_writes(tmp_path, monkeypatch, refused):
+    """Where the file system refuses O_DIRECT (at open or at the first write), the chunk
+    files are written the ordinary way and are the same files."""
+    import errno
+    import os
+
+    import aaspi_py.io.segy_stream as segy_stream
+
+    chunks = (8, 8, 128)  # 4 KiB rows: written with O_DIRECT where allowed
+    import_segy(SEGY / "ex2_complete_3d_75x71x26.segy", tmp_path / "direct.zarr", chunks=chunks)
+    real_open, real_pwritev = os.open, os.pwritev
+    direct_fds, attempts = set(), []
+
+    def no_direct_open(path, flags, *args, **kwargs):
+        if flags & os.O_DIRECT:
+            attempts.append(path)
+        if flags & os.O_DIRECT and refused == "open":
+            raise OSError(errno.EINVAL, "Invalid argument")
+        fd = real_open(path, flags, *args, **kwargs)
+        if flags & os.O_DIRECT:
+            direct_fds.add(fd)
+        return fd
+
+    def no_direct_pwritev(fd, buffers, offset):
+        if fd in direct_fds:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_pwritev(fd, buffers, offset)
+
+    monkeypatch.setattr(segy_stream.os, "open", no_direct_open)
+    monkeypatch.setattr(segy_stream.os, "pwritev", no_direct_pwritev)
+    import_segy(SEGY / "ex2_complete_3d_75x71x26.segy", tmp_path / "plain.zarr", chunks=chunks)
+    assert len(attempts) == 1  # refused once, then ordinary writes throughout
+    direct, plain = _chunk_files(tmp_path / "direct.zarr"), _chunk_files(tmp_path / "plain.zarr")
+    assert direct.keys() == plain.keys() and len(direct) > 1
+    assert direct == plain

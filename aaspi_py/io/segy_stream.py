@@ -37,6 +37,7 @@ end; the cdp coordinates, known only when every header has been read, are writte
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import shutil
@@ -56,6 +57,18 @@ BATCH_BYTES = 32 << 20
 #: headers read to find the length of the first inline, at most
 PREDICT_TRACES = 1 << 16
 _MAX_IOV = 1000  # buffers per gather write (IOV_MAX is 1024)
+#: write the chunk files with O_DIRECT where the chunk rows allow it (see _ChunkGroupWriter)
+DIRECT_WRITES = True
+_BLOCK = 512  # O_DIRECT offsets and lengths: multiples of the disk's logical block (512 on most)
+_PAGE = 4096  # ... and buffers aligned to a page
+
+
+def aligned_empty(count: int, dtype) -> np.ndarray:
+    """An uninitialised 1-D array whose first byte is page-aligned (for O_DIRECT)."""
+    dtype = np.dtype(dtype)
+    raw = np.empty(count * dtype.itemsize + _PAGE, np.uint8)
+    start = -raw.ctypes.data % _PAGE
+    return raw[start:start + count * dtype.itemsize].view(dtype)
 
 
 @dataclass(frozen=True)
@@ -147,14 +160,24 @@ def _batches(ni: int, nx: int, chunk_shape, trace_size: int) -> list[_Batch]:
 class _ChunkGroupWriter:
     """Writer thread: the rows of each batch into their chunk files under ``root`` (the
     array's ``c`` folder), then, per finished group, padding, write-back and the group's
-    trace mask and raw headers (through zarr, once the volume's metadata exists)."""
+    trace mask and raw headers (through zarr, once the volume's metadata exists).
+
+    When a chunk row is a whole number of disk blocks (the default chunks' rows are 32 KiB),
+    the files are written with ``O_DIRECT``: the disk reads the block buffers themselves,
+    with no copy into the page cache (that copy was a fifth of the import's CPU time) and
+    nothing left to flush at the end. A file system that refuses it (EINVAL) gets ordinary
+    writes, handed to the disk group by group."""
 
     def __init__(self, root: Path, shape: tuple[int, int, int], chunk_shape, fill: float, extras,
                  free: queue.Queue):
         self.root, self.shape, self.chunk_shape, self.extras, self.free = root, shape, chunk_shape, extras, free
         ci, cx, cs = chunk_shape
-        self.pad = memoryview(np.full(ci * cx * cs, fill, np.float32).view(np.uint8))
+        self.pad = aligned_empty(ci * cx * cs, np.float32)
+        self.pad[:] = fill
+        self.pad = memoryview(self.pad.view(np.uint8))
+        self.direct = DIRECT_WRITES and hasattr(os, "O_DIRECT") and (4 * cs) % _BLOCK == 0
         self.fds: dict[tuple[int, int], int] = {}
+        self.paths: dict[tuple[int, int], Path] = {}
         self.items: queue.Queue = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="segy-import-writer", daemon=True)
@@ -168,9 +191,7 @@ class _ChunkGroupWriter:
     def finish(self) -> None:
         self.items.put(None)
         self.thread.join()
-        for fd in self.fds.values():
-            os.close(fd)
-        self.fds.clear()
+        self._close_all()
         if self.error is not None:
             raise self.error
 
@@ -194,8 +215,36 @@ class _ChunkGroupWriter:
         if fd is None:
             folder = self.root / str(g) / str(b)
             folder.mkdir(parents=True, exist_ok=True)
-            fd = self.fds[(b, k)] = os.open(folder / str(k), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            path = self.paths[(b, k)] = folder / str(k)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            try:
+                fd = os.open(path, flags | (os.O_DIRECT if self.direct else 0), 0o644)
+            except OSError as e:
+                if not (self.direct and e.errno == errno.EINVAL):
+                    raise
+                self._buffered()
+                fd = os.open(path, flags, 0o644)
+            self.fds[(b, k)] = fd
         return fd
+
+    def _buffered(self) -> None:
+        """Leave O_DIRECT (refused here): reopen the open files for ordinary writes."""
+        self.direct = False
+        for key, fd in self.fds.items():
+            os.close(fd)
+            self.fds[key] = os.open(self.paths[key], os.O_WRONLY)
+
+    def _pwritev(self, key: tuple[int, int, int], iov: list, offset: int, expected: int) -> None:
+        g, b, k = key
+        try:
+            got = os.pwritev(self._fd(g, b, k), iov, offset)
+        except OSError as e:
+            if not (self.direct and e.errno == errno.EINVAL):
+                raise
+            self._buffered()
+            got = os.pwritev(self._fd(g, b, k), iov, offset)
+        if got != expected:
+            raise OSError(f"short write to chunk {g}/{b}/{k}")
 
     def _write(self, batch: _Batch, pieces: np.ndarray) -> None:
         ci, cx, cs = self.chunk_shape
@@ -209,22 +258,27 @@ class _ChunkGroupWriter:
                     iov.append(pieces[k, r, a0:a0 + cols])
                     if cols < cx:
                         iov.append(self.pad[:4 * (cx - cols) * cs])
-                offset = (batch.r0 - batch.g * ci) * row_bytes
-                expected = (batch.r1 - batch.r0) * row_bytes
-                if os.pwritev(self._fd(batch.g, b, k), iov, offset) != expected:
-                    raise OSError(f"short write to chunk {batch.g}/{b}/{k}")
+                self._pwritev((batch.g, b, k), iov, (batch.r0 - batch.g * ci) * row_bytes,
+                              (batch.r1 - batch.r0) * row_bytes)
 
     def _close_group(self, g: int) -> None:
         ci, cx, cs = self.chunk_shape
         rows = min(ci, self.shape[0] - g * ci)
-        for fd in self.fds.values():
-            if rows < ci:  # an edge chunk: padded to the full chunk, as zarr writes it
-                os.pwrite(fd, self.pad[:4 * (ci - rows) * cx * cs], 4 * rows * cx * cs)
-            if hasattr(os, "posix_fadvise"):
+        if rows < ci:  # edge chunks: padded to the full chunk, as zarr writes them
+            for b, k in list(self.fds):
+                self._pwritev((g, b, k), [self.pad[:4 * (ci - rows) * cx * cs]], 4 * rows * cx * cs,
+                              4 * (ci - rows) * cx * cs)
+        if not self.direct and hasattr(os, "posix_fadvise"):
+            for fd in self.fds.values():
                 # start the write to disk now rather than at the end (see segy_writer.start_writeback)
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        self._close_all()
+
+    def _close_all(self) -> None:
+        for fd in self.fds.values():
             os.close(fd)
         self.fds.clear()
+        self.paths.clear()
 
 
 class _GroupExtras:
@@ -339,7 +393,7 @@ def stream_import(layout: SegyLayout, prediction: Prediction, chunk_shape, tmp: 
     raw_buffers = [np.empty(largest * size, np.uint8) for _ in range(2)]
     free: queue.Queue = queue.Queue()
     for _ in range(3):  # one being decoded, one queued, one being written
-        free.put(np.empty(largest * npieces * cs, np.float32))
+        free.put(aligned_empty(largest * npieces * cs, np.float32))
     extras = _GroupExtras(tmp, nx, ci, keep_headers, ready, status)
     writer = _ChunkGroupWriter(side / "c", (ni, nx, ns), chunk_shape, fill, extras, free)
     fd = os.open(layout.path, os.O_RDONLY)
