@@ -14,6 +14,7 @@ from segy_files import (
     records,
     renumbered_small,
     segyio_traces,
+    set_field,
     shuffled_small,
     write,
 )
@@ -183,39 +184,63 @@ def test_one_pass_metadata_is_what_xarray_writes(tmp_path, monkeypatch, keep_hea
         np.testing.assert_array_equal(a[name].values, b[name].values)
 
 
-@pytest.mark.parametrize("refused", ["open", "write"])
-def test_chunk_files_without_direct_writes(tmp_path, monkeypatch, refused):
-    """Where the file system refuses O_DIRECT (at open or at the first write), the chunk
-    files are written the ordinary way and are the same files."""
+def _cube_file(tmp_path, ni: int = 5, nx: int = 7, ns: int = 300):
+    """An inline-sorted IEEE-float survey with traces long enough for O_DIRECT chunk rows."""
+    head = bytearray((SEGY / "small.sgy").read_bytes()[:3600])
+    head[3220:3222] = ns.to_bytes(2, "big")
+    head[3224:3226] = (5).to_bytes(2, "big")
+    recs = np.zeros((ni * nx, 240 + 4 * ns), np.uint8)
+    k = np.arange(ni * nx)
+    set_field(recs, 189, 100 + k // nx)
+    set_field(recs, 193, 10 + 2 * (k % nx))
+    set_field(recs, 115, ns, size=2)
+    values = np.random.default_rng(5).standard_normal((ni * nx, ns)).astype(">f4")
+    values[3] = 0  # a dead trace
+    recs[:, 240:] = values.view(np.uint8).reshape(ni * nx, -1)
+    return write(tmp_path / "cube.sgy", bytes(head), recs)
+
+
+@pytest.mark.parametrize("refused", [None, "open", "write"])
+def test_direct_chunk_writes(tmp_path, monkeypatch, refused):
+    """Chunk rows of whole disk blocks are written with O_DIRECT: the files are those zarr
+    writes (edge chunks padded in every direction); where the file system refuses O_DIRECT
+    (at open or at the first write) they are written the ordinary way, the same files."""
     import errno
     import os
 
     import aaspi_py.io.segy_stream as segy_stream
 
-    chunks = (8, 8, 128)  # 4 KiB rows: written with O_DIRECT where allowed
-    import_segy(SEGY / "ex2_complete_3d_75x71x26.segy", tmp_path / "direct.zarr", chunks=chunks)
+    path, chunks = _cube_file(tmp_path), (2, 3, 128)  # rows of 3 x 128 float32: 1536 bytes
     real_open, real_pwritev = os.open, os.pwritev
     direct_fds, attempts = set(), []
 
-    def no_direct_open(path, flags, *args, **kwargs):
+    def counting_open(path, flags, *args, **kwargs):
         if flags & os.O_DIRECT:
             attempts.append(path)
-        if flags & os.O_DIRECT and refused == "open":
-            raise OSError(errno.EINVAL, "Invalid argument")
+            if refused == "open":
+                raise OSError(errno.EINVAL, "Invalid argument")
         fd = real_open(path, flags, *args, **kwargs)
-        if flags & os.O_DIRECT:
-            direct_fds.add(fd)
+        (direct_fds.add if flags & os.O_DIRECT else direct_fds.discard)(fd)  # numbers are reused
         return fd
 
-    def no_direct_pwritev(fd, buffers, offset):
-        if fd in direct_fds:
+    def refusing_pwritev(fd, buffers, offset):
+        if fd in direct_fds and refused == "write":
             raise OSError(errno.EINVAL, "Invalid argument")
         return real_pwritev(fd, buffers, offset)
 
-    monkeypatch.setattr(segy_stream.os, "open", no_direct_open)
-    monkeypatch.setattr(segy_stream.os, "pwritev", no_direct_pwritev)
-    import_segy(SEGY / "ex2_complete_3d_75x71x26.segy", tmp_path / "plain.zarr", chunks=chunks)
-    assert len(attempts) == 1  # refused once, then ordinary writes throughout
-    direct, plain = _chunk_files(tmp_path / "direct.zarr"), _chunk_files(tmp_path / "plain.zarr")
-    assert direct.keys() == plain.keys() and len(direct) > 1
-    assert direct == plain
+    monkeypatch.setattr(segy_stream.os, "open", counting_open)
+    monkeypatch.setattr(segy_stream.os, "pwritev", refusing_pwritev)
+    import_segy(path, tmp_path / "one.zarr", chunks=chunks)
+    monkeypatch.undo()
+    # 3 x 3 x 3 chunk files: all with O_DIRECT, or one refusal and ordinary writes after it
+    assert len(attempts) == (27 if refused is None else 1)
+    monkeypatch.setattr(segy_io, "ONE_PASS", False)
+    monkeypatch.setattr(segy_io, "plain_chunks", lambda array, shape: False)
+    import_segy(path, tmp_path / "zarr.zarr", chunks=chunks)
+    one, through_zarr = _chunk_files(tmp_path / "one.zarr"), _chunk_files(tmp_path / "zarr.zarr")
+    assert one.keys() == through_zarr.keys() and len(one) == 27
+    assert one == through_zarr
+    traces, _ = segyio_traces(path)
+    ds = open_volume(tmp_path / "one.zarr")
+    np.testing.assert_array_equal(ds["data"].values.reshape(len(traces), -1), traces)
+    assert int(ds["trace_mask"].sum()) == len(traces) - 1
