@@ -200,28 +200,36 @@ def _cube_file(tmp_path, ni: int = 5, nx: int = 7, ns: int = 300):
     return write(tmp_path / "cube.sgy", bytes(head), recs)
 
 
-@pytest.mark.parametrize("refused", [None, "open", "write"])
+@pytest.mark.parametrize("refused", [None, "open", "write", "read"])
 def test_direct_chunk_writes(tmp_path, monkeypatch, refused):
     """Chunk rows of whole disk blocks are written with O_DIRECT: the files are those zarr
     writes (edge chunks padded in every direction); where the file system refuses O_DIRECT
-    (at open or at the first write) they are written the ordinary way, the same files."""
+    (at open or at the first write) they are written the ordinary way, the same files; and
+    where it refuses O_DIRECT reads of the SEG-Y file, the file is read the ordinary way."""
     import errno
+    import fcntl
     import os
 
     import aaspi_py.io.segy_stream as segy_stream
 
     path, chunks = _cube_file(tmp_path), (2, 3, 128)  # rows of 3 x 128 float32: 1536 bytes
-    real_open, real_pwritev = os.open, os.pwritev
-    direct_fds, attempts = set(), []
+    real_open, real_pwritev, real_preadv = os.open, os.pwritev, os.preadv
+    direct_fds, attempts, direct_reads = set(), [], []
 
     def counting_open(path, flags, *args, **kwargs):
-        if flags & os.O_DIRECT:
+        if flags & os.O_DIRECT and flags & os.O_WRONLY:  # a chunk file (the SEG-Y is read with O_DIRECT too)
             attempts.append(path)
             if refused == "open":
                 raise OSError(errno.EINVAL, "Invalid argument")
         fd = real_open(path, flags, *args, **kwargs)
-        (direct_fds.add if flags & os.O_DIRECT else direct_fds.discard)(fd)  # numbers are reused
+        (direct_fds.add if flags & os.O_DIRECT and flags & os.O_WRONLY else direct_fds.discard)(fd)  # reused
         return fd
+
+    def refusing_preadv(fd, buffers, offset):
+        if refused == "read" and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
+            direct_reads.append(fd)
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_preadv(fd, buffers, offset)
 
     def refusing_pwritev(fd, buffers, offset):
         if fd in direct_fds and refused == "write":
@@ -230,10 +238,12 @@ def test_direct_chunk_writes(tmp_path, monkeypatch, refused):
 
     monkeypatch.setattr(segy_stream.os, "open", counting_open)
     monkeypatch.setattr(segy_stream.os, "pwritev", refusing_pwritev)
+    monkeypatch.setattr(segy_stream.os, "preadv", refusing_preadv)
     import_segy(path, tmp_path / "one.zarr", chunks=chunks)
     monkeypatch.undo()
     # 3 x 3 x 3 chunk files: all with O_DIRECT, or one refusal and ordinary writes after it
-    assert len(attempts) == (27 if refused is None else 1)
+    assert len(attempts) == (1 if refused in ("open", "write") else 27)
+    assert len(direct_reads) == (1 if refused == "read" else 0)
     monkeypatch.setattr(segy_io, "ONE_PASS", False)
     monkeypatch.setattr(segy_io, "plain_chunks", lambda array, shape: False)
     import_segy(path, tmp_path / "zarr.zarr", chunks=chunks)

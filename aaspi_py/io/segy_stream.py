@@ -59,6 +59,8 @@ PREDICT_TRACES = 1 << 16
 _MAX_IOV = 1000  # buffers per gather write (IOV_MAX is 1024)
 #: write the chunk files with O_DIRECT where the chunk rows allow it (see _ChunkGroupWriter)
 DIRECT_WRITES = True
+#: read the SEG-Y file with O_DIRECT where the file system allows it (see _Source)
+DIRECT_READS = True
 _BLOCK = 512  # O_DIRECT offsets and lengths: multiples of the disk's logical block (512 on most)
 _PAGE = 4096  # ... and buffers aligned to a page
 
@@ -343,6 +345,46 @@ def _decode_into(samples: np.ndarray, pieces: np.ndarray, fmt: int, fill: float)
     return (ored & np.uint32(0x7FFFFFFF)) != 0
 
 
+class _Source:
+    """The SEG-Y file read in large ranges, with O_DIRECT where the file system allows it:
+    the disk writes into the batch buffer itself, where a read through the page cache costs
+    a copy (a third of the one-pass import's CPU time, measured with perf) and leaves 1.2 GB
+    of cache behind. Ranges are widened to whole pages, as O_DIRECT needs."""
+
+    def __init__(self, path: str):
+        self.fd = os.open(path, os.O_RDONLY)
+        self.direct = -1
+        if DIRECT_READS and hasattr(os, "O_DIRECT"):
+            try:
+                self.direct = os.open(path, os.O_RDONLY | os.O_DIRECT)
+            except OSError:
+                self.direct = -1
+        if self.direct < 0 and hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)  # larger read-ahead
+
+    def read(self, buffer: np.ndarray, start: int, length: int) -> np.ndarray:
+        """Bytes [start, start + length) of the file, a view of ``buffer`` (page-aligned
+        uint8, ``2 * 4096`` bytes longer than ``length``); shorter at the end of the file."""
+        if self.direct >= 0:
+            first = start - start % _PAGE
+            stop = -(-(start + length) // _PAGE) * _PAGE
+            try:
+                got = os.preadv(self.direct, [buffer[:stop - first]], first)
+                return buffer[start - first:max(start - first, min(got, start - first + length))]
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
+                os.close(self.direct)  # refused here: read through the page cache
+                self.direct = -1
+        got = os.preadv(self.fd, [buffer[:length]], start)
+        return buffer[:got]
+
+    def close(self) -> None:
+        os.close(self.fd)
+        if self.direct >= 0:
+            os.close(self.direct)
+
+
 def stream_import(layout: SegyLayout, prediction: Prediction, chunk_shape, tmp: Path, write_skeleton,
                   keep_headers: bool, progress, *, iline: int, xline: int, cdp_x: int, cdp_y: int,
                   fill: float = float("nan")) -> tuple[Grid, int] | None:
@@ -383,6 +425,7 @@ def stream_import(layout: SegyLayout, prediction: Prediction, chunk_shape, tmp: 
         finally:
             ready.set()
 
+    source = _Source(layout.path)
     threading.Thread(target=skeleton, name="segy-import-metadata", daemon=True).start()
     n = layout.traces
     keys = TraceKeys(np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.int32),
@@ -390,26 +433,23 @@ def stream_import(layout: SegyLayout, prediction: Prediction, chunk_shape, tmp: 
     record = layout.record_dtype
     batches = _batches(ni, nx, chunk_shape, size)
     largest = max((b.r1 - b.r0) * (b.c1 - b.c0) for b in batches)
-    raw_buffers = [np.empty(largest * size, np.uint8) for _ in range(2)]
+    raw_buffers = [aligned_empty(largest * size + 2 * _PAGE, np.uint8) for _ in range(2)]
     free: queue.Queue = queue.Queue()
     for _ in range(3):  # one being decoded, one queued, one being written
         free.put(aligned_empty(largest * npieces * cs, np.float32))
     extras = _GroupExtras(tmp, nx, ci, keep_headers, ready, status)
     writer = _ChunkGroupWriter(side / "c", (ni, nx, ns), chunk_shape, fill, extras, free)
-    fd = os.open(layout.path, os.O_RDONLY)
-    if hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)  # larger read-ahead
 
     def read(k: int) -> np.ndarray:
         b = batches[k]
         first = b.r0 * nx + b.c0
         count = (b.r1 - b.r0) * (b.c1 - b.c0)
-        raw = raw_buffers[k % 2][:count * size]
-        got = os.preadv(fd, [raw], layout.data_start + first * size)
-        if got != raw.size:
+        start = layout.data_start + first * size
+        raw = source.read(raw_buffers[k % 2], start, count * size)
+        if raw.size != count * size:
             from aaspi_py.framework.errors import AaspiError
 
-            raise AaspiError(f"{layout.path}: the file ended early at trace {first + got // size + 1}; it was "
+            raise AaspiError(f"{layout.path}: the file ended early at trace {first + raw.size // size + 1}; it was "
                              f"truncated while importing.")
         return raw.view(record)
 
@@ -465,6 +505,6 @@ def stream_import(layout: SegyLayout, prediction: Prediction, chunk_shape, tmp: 
             except BaseException:  # noqa: BLE001 - the first error is the one being raised
                 pass
         ready.wait()
-        os.close(fd)
+        source.close()
         shutil.rmtree(side, ignore_errors=True)
 
