@@ -71,7 +71,7 @@ from aaspi_py.io.segy_stream import predict_grid, stream_import
 # xarray, dask and zarr load on first use (export, the volume's metadata), so that the
 # import command starts reading the file without waiting for them
 
-__all__ = ["import_segy", "export_segy", "read_block", "BLOCK_BYTES"]  # noqa: F822 - export_segy: __getattr__
+__all__ = ["import_segy", "export_segy", "read_block", "BLOCK_BYTES"]
 
 #: bytes of file (or of float32 samples, if more) in one block of traces
 BLOCK_BYTES = 64 << 20
@@ -87,12 +87,27 @@ AMPLITUDE_COMPRESSORS = None
 ONE_PASS = True
 
 
-def __getattr__(name: str) -> Any:
-    if name == "export_segy":  # loads xarray: only when asked for
-        from aaspi_py.io.segy_writer import export_segy
+def export_segy(src, dst: str | os.PathLike, *, overwrite: bool = False, progress=None) -> dict:
+    """Write a volume (path or Dataset) to a SEG-Y file: see :mod:`aaspi_py.io.segy_writer`
+    for the rules.
 
-        return export_segy
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    An imported volume whose traces filled its grid in inline order is written in one pass
+    (:mod:`aaspi_py.io.segy_export_stream`, without loading xarray); any other volume by
+    :func:`aaspi_py.io.segy_writer.export_segy`.
+
+    Returns
+    -------
+    report : dict with ``summary`` lines, ``traces``, ``format``, ``endian``, ``headers``
+    """
+    if ONE_PASS:
+        from aaspi_py.io.segy_export_stream import export_if_plain
+
+        report = export_if_plain(src, Path(dst), overwrite=overwrite, progress=progress)
+        if report is not None:
+            return report
+    from aaspi_py.io.segy_writer import export_segy as export_any
+
+    return export_any(src, dst, overwrite=overwrite, progress=progress)
 
 
 def _b64(raw: bytes) -> str:
