@@ -254,3 +254,17 @@ def test_direct_chunk_writes(tmp_path, monkeypatch, refused):
     ds = open_volume(tmp_path / "one.zarr")
     np.testing.assert_array_equal(ds["data"].values.reshape(len(traces), -1), traces)
     assert int(ds["trace_mask"].sum()) == len(traces) - 1
+
+
+def test_metadata_failure_in_one_pass_reaches_the_caller_and_leaves_nothing(tmp_path, monkeypatch):
+    """The volume's metadata is written on a thread of its own: its failure stops the import."""
+    import aaspi_py.io.segy_stream as segy_stream
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(segy_io, "_skeleton_zarr", full_disk)
+    monkeypatch.setattr(segy_stream, "BATCH_BYTES", 4096)
+    with pytest.raises(OSError, match="No space left on device"):
+        import_segy(SEGY / "f3.sgy", tmp_path / "v.zarr", chunks=(2, 2, 75))
+    assert list(tmp_path.iterdir()) == []

@@ -480,6 +480,8 @@ def stream_import(layout: SegyLayout, prediction: Prediction, chunk_shape, tmp: 
                             h.reshape(rows, cols, 240).copy() if keep_headers else None, buffer))
                 progress.update((k + 1) / len(batches), "importing traces")
                 progress.check()
+                if "error" in status:  # the metadata could not be written: stop reading
+                    raise status["error"]
         writer.finish()
         finished = True
         ready.wait()
