@@ -42,7 +42,8 @@ Export rules (see :mod:`aaspi_py.io.segy_writer`): the imported volume itself is
 its original sample format, byte order and trace order with its raw headers (identical
 file for unchanged data); a module output on that geometry reuses those headers and is
 written as IEEE float (format 5), or 2-byte integers (format 3) for classes; a volume
-without SEG-Y headers gets generated ones.
+without SEG-Y headers gets generated ones. The imported volume itself, when its traces filled
+its grid in inline order, is written in one pass by :mod:`aaspi_py.io.segy_export_stream`.
 """
 
 from __future__ import annotations
