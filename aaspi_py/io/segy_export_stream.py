@@ -67,12 +67,13 @@ def plan(volume: Path) -> dict | None:
         return None
     if not np.array_equal(order[...], np.arange(ni * nx).reshape(ni, nx)):
         return None
-    unb64 = base64.b64decode
+    textual, binary = base64.b64decode(attrs.get("segy_textual_header") or ""), base64.b64decode(attrs["segy_binary_header"])
+    if len(textual) != 3200 or len(binary) != 400:
+        return None  # damaged: the general export says so
     return {"shape": (ni, nx, ns), "chunks": tuple(data.metadata.chunk_grid.chunk_shape),
             "fill": float(data.metadata.fill_value), "format": int(attrs["segy_format"]),
             "endian": attrs.get("segy_endian", "big"),
-            "head": unb64(attrs["segy_textual_header"]) + unb64(attrs["segy_binary_header"])
-            + unb64(attrs.get("segy_extended_textual_headers") or "")}
+            "head": textual + binary + base64.b64decode(attrs.get("segy_extended_textual_headers") or "")}
 
 
 class _ChunkRows:
