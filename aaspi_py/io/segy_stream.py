@@ -59,6 +59,8 @@ PREDICT_TRACES = 1 << 16
 _MAX_IOV = 1000  # buffers per gather write (IOV_MAX is 1024)
 #: write the chunk files with O_DIRECT where the chunk rows allow it (see _ChunkGroupWriter)
 DIRECT_WRITES = True
+#: O_DIRECT chunk writes in flight at once
+DIRECT_WRITE_THREADS = 4
 #: read the SEG-Y file with O_DIRECT where the file system allows it (see _Source)
 DIRECT_READS = True
 _BLOCK = 512  # O_DIRECT offsets and lengths: multiples of the disk's logical block (512 on most)
@@ -180,6 +182,7 @@ class _ChunkGroupWriter:
         self.direct = DIRECT_WRITES and hasattr(os, "O_DIRECT") and (4 * cs) % _BLOCK == 0
         self.fds: dict[tuple[int, int], int] = {}
         self.paths: dict[tuple[int, int], Path] = {}
+        self.pool: ThreadPoolExecutor | None = None
         self.items: queue.Queue = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="segy-import-writer", daemon=True)
@@ -193,6 +196,8 @@ class _ChunkGroupWriter:
     def finish(self) -> None:
         self.items.put(None)
         self.thread.join()
+        if self.pool is not None:
+            self.pool.shutdown()
         self._close_all()
         if self.error is not None:
             raise self.error
@@ -251,6 +256,7 @@ class _ChunkGroupWriter:
     def _write(self, batch: _Batch, pieces: np.ndarray) -> None:
         ci, cx, cs = self.chunk_shape
         row_bytes = 4 * cx * cs
+        jobs = []
         for b in range(batch.c0 // cx, -(-batch.c1 // cx)):
             a0 = b * cx - batch.c0
             cols = min(cx, batch.c1 - b * cx)
@@ -260,8 +266,27 @@ class _ChunkGroupWriter:
                     iov.append(pieces[k, r, a0:a0 + cols])
                     if cols < cx:
                         iov.append(self.pad[:4 * (cx - cols) * cs])
-                self._pwritev((batch.g, b, k), iov, (batch.r0 - batch.g * ci) * row_bytes,
-                              (batch.r1 - batch.r0) * row_bytes)
+                jobs.append(((batch.g, b, k), iov, (batch.r0 - batch.g * ci) * row_bytes,
+                             (batch.r1 - batch.r0) * row_bytes))
+        if self.direct and DIRECT_WRITE_THREADS > 1:
+            for key, *_ in jobs:
+                self._fd(*key)  # opened here, one at a time
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(DIRECT_WRITE_THREADS, thread_name_prefix="segy-import-direct")
+            try:
+                # O_DIRECT writes wait for the disk: several in flight keep it busy
+                list(self.pool.map(lambda job: self._pwritev_direct(*job), jobs))
+                return
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
+                self._buffered()  # refused here: the same writes, ordinary ones
+        for job in jobs:
+            self._pwritev(*job)
+
+    def _pwritev_direct(self, key, iov, offset, expected) -> None:
+        if os.pwritev(self.fds[key[1:]], iov, offset) != expected:
+            raise OSError(f"short write to chunk {key[0]}/{key[1]}/{key[2]}")
 
     def _close_group(self, g: int) -> None:
         ci, cx, cs = self.chunk_shape
