@@ -169,8 +169,10 @@ class _ChunkGroupWriter:
     When a chunk row is a whole number of disk blocks (the default chunks' rows are 32 KiB),
     the files are written with ``O_DIRECT``: the disk reads the block buffers themselves,
     with no copy into the page cache (that copy was a fifth of the import's CPU time) and
-    nothing left to flush at the end. A file system that refuses it (EINVAL) gets ordinary
-    writes, handed to the disk group by group."""
+    nothing left to flush at the end; :data:`DIRECT_WRITE_THREADS` writes are kept in flight,
+    since each one waits for its disk request (one at a time, the writer was the slowest
+    part of the import). A file system that refuses it (EINVAL) gets ordinary writes, handed
+    to the disk group by group."""
 
     def __init__(self, root: Path, shape: tuple[int, int, int], chunk_shape, fill: float, extras,
                  free: queue.Queue):
