@@ -312,7 +312,8 @@ class _ChunkGroupWriter:
 
 class _GroupExtras:
     """Trace mask and raw headers of one chunk group, collected batch by batch and written
-    through zarr when the group is complete (after the volume's metadata is written)."""
+    through zarr when the group is complete (after the volume's metadata is written), on a
+    thread of their own so that the chunk writer does not wait for zarr."""
 
     def __init__(self, path: Path, nx: int, ci: int, keep_headers: bool, ready: threading.Event, status: dict):
         self.path, self.nx, self.ci, self.keep_headers = path, nx, ci, keep_headers
@@ -320,6 +321,8 @@ class _GroupExtras:
         self.live = np.zeros((ci, nx), bool)
         self.headers = np.zeros((ci, nx, 240), np.uint8) if keep_headers else None
         self.arrays: dict | None = None
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="segy-import-headers")
+        self.pending: list = []
 
     def add(self, batch: _Batch, live: np.ndarray, headers: np.ndarray) -> None:
         rows = slice(batch.r0 - batch.g * self.ci, batch.r1 - batch.g * self.ci)
@@ -328,6 +331,11 @@ class _GroupExtras:
             self.headers[rows, batch.c0:batch.c1] = headers
 
     def flush(self, g: int) -> None:
+        """Hand the group's mask and headers to the thread that stores them."""
+        headers = None if self.headers is None else self.headers.copy()
+        self.pending.append(self.pool.submit(self._store, g, self.live.copy(), headers))
+
+    def _store(self, g: int, live: np.ndarray, headers: np.ndarray | None) -> None:
         self.ready.wait()
         if "error" in self.status:
             return  # raised by the caller
@@ -338,9 +346,15 @@ class _GroupExtras:
             self.arrays = {name: zarr.open_array(self.path / name, mode="r+") for name in names}
         i0 = g * self.ci
         i1 = min(self.arrays["trace_mask"].shape[0], i0 + self.ci)
-        self.arrays["trace_mask"][i0:i1] = self.live[:i1 - i0]
-        if self.headers is not None:
-            self.arrays["trace_header"][i0:i1] = self.headers[:i1 - i0]
+        self.arrays["trace_mask"][i0:i1] = live[:i1 - i0]
+        if headers is not None:
+            self.arrays["trace_header"][i0:i1] = headers[:i1 - i0]
+
+    def finish(self) -> None:
+        """Wait until every group is stored; raise the first failure."""
+        self.pool.shutdown(wait=True)
+        for future in self.pending:
+            future.result()
 
 
 def _decode_into(samples: np.ndarray, pieces: np.ndarray, fmt: int, fill: float) -> np.ndarray:
@@ -511,6 +525,7 @@ def stream_import(layout: SegyLayout, prediction: Prediction, chunk_shape, tmp: 
                     raise status["error"]
         writer.finish()
         finished = True
+        extras.finish()
         ready.wait()
         if "error" in status:
             raise status["error"]
@@ -533,6 +548,7 @@ def stream_import(layout: SegyLayout, prediction: Prediction, chunk_shape, tmp: 
                 writer.finish()
             except BaseException:  # noqa: BLE001 - the first error is the one being raised
                 pass
+        extras.pool.shutdown(wait=True)  # nothing may write into the volume after this returns
         ready.wait()
         source.close()
         shutil.rmtree(side, ignore_errors=True)
