@@ -269,3 +269,21 @@ def test_metadata_failure_in_one_pass_reaches_the_caller_and_leaves_nothing(tmp_
     with pytest.raises(OSError, match="No space left on device"):
         import_segy(SEGY / "f3.sgy", tmp_path / "v.zarr", chunks=(2, 2, 75))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_inlines_larger_than_a_batch(tmp_path, monkeypatch):
+    """An inline larger than a read batch is read a few chunk columns at a time: the same
+    chunk files as zarr's, the same values as segyio's."""
+    import aaspi_py.io.segy_stream as segy_stream
+
+    path, chunks = _cube_file(tmp_path), (2, 3, 128)
+    monkeypatch.setattr(segy_stream, "BATCH_BYTES", 4096)  # an inline is 7 traces of 1440 bytes
+    assert {(b.r1 - b.r0, b.c1 - b.c0) for b in segy_stream._batches(5, 7, chunks, 1440)} == {(1, 3), (1, 1)}
+    import_segy(path, tmp_path / "one.zarr", chunks=chunks)
+    monkeypatch.setattr(segy_io, "ONE_PASS", False)
+    monkeypatch.setattr(segy_io, "plain_chunks", lambda array, shape: False)
+    import_segy(path, tmp_path / "zarr.zarr", chunks=chunks)
+    assert _chunk_files(tmp_path / "one.zarr") == _chunk_files(tmp_path / "zarr.zarr")
+    traces, _ = segyio_traces(path)
+    np.testing.assert_array_equal(open_volume(tmp_path / "one.zarr")["data"].values.reshape(len(traces), -1),
+                                  traces)
