@@ -8,19 +8,19 @@ headers taken from the same reads as the samples, instead of a header pass follo
 trace pass. The prediction is only a guess: every header is kept and
 :func:`aaspi_py.io.segy_geometry.build_grid` places the traces at the end exactly as the
 two-pass import does; if its grid differs from the guess, the output is discarded and the
-caller imports the file the general way (the file is then in the page cache, so that
-costs CPU, not a second read from disk).
+caller imports the file the general way (reading it again).
 
 The file is read in batches of whole inlines (or of whole chunk columns of one inline when
 an inline is larger than :data:`BATCH_BYTES`), each one contiguous range of the file, by a
-reader thread (``preadv`` into one of two raw buffers). The main thread decodes a batch
-straight into the chunk layout; a writer thread writes each chunk file's rows of the batch
-with one ``pwritev`` at their offset in the file (a chunk file holds its inline rows one
-after the other), so a chunk is written in pieces as its inlines arrive and no chunk
-column has to be held in memory. When the last inline of a group of chunks is written, the
-files are padded as zarr pads edge chunks, handed to the disk (``posix_fadvise``) and
-closed, and that group's trace mask and raw headers go through zarr. Reading from disk,
-decoding and writing to disk overlap, on both cores.
+reader thread (``O_DIRECT`` where allowed, see :class:`_Source`). The main thread decodes a
+batch straight into the chunk layout; a writer thread writes each chunk file's rows of the
+batch with one ``pwritev`` at their offset in the file (a chunk file holds its inline rows
+one after the other), so a chunk is written in pieces as its inlines arrive and no chunk
+column has to be held in memory (``O_DIRECT`` where allowed, see
+:class:`_ChunkGroupWriter`). When the last inline of a group of chunks is written, the
+files are padded as zarr pads edge chunks and closed, and that group's trace mask and raw
+headers go through zarr on a thread of their own. Reading from disk, decoding and writing
+to disk overlap, on both cores.
 
 Decoding: IBM floats (format 1) through segyio (``segyio.tools.native`` on the raw words);
 the other formats with one numpy cast from the file's dtype into the chunk layout (byte
@@ -30,9 +30,9 @@ plus 0.15 s to lay the traces out chunk by chunk; the read and cast here cost 0.
 all, values equal to segyio's in the tests.
 
 The zarr metadata and the small coordinate arrays are written by a thread of their own
-while the traces stream (so the time to import xarray, dask and zarr is hidden behind the
-disk), the amplitude chunk files in a sibling folder that is moved into the volume at the
-end; the cdp coordinates, known only when every header has been read, are written last.
+while the traces stream (zarr loads there, behind the disk), the amplitude chunk files in a
+sibling folder that is moved into the volume at the end; the cdp coordinates, known only
+when every header has been read, are written last.
 """
 
 from __future__ import annotations
