@@ -202,7 +202,7 @@ def _cube_file(tmp_path, ni: int = 5, nx: int = 7, ns: int = 300):
 
 @pytest.mark.parametrize("refused", [None, "open", "write", "read"])
 def test_direct_chunk_writes(tmp_path, monkeypatch, refused):
-    """Chunk rows of whole disk blocks are written with O_DIRECT: the files are those zarr
+    """Chunk rows of whole disk blocks written with O_DIRECT (DIRECT_WRITES): the files are those zarr
     writes (edge chunks padded in every direction); where the file system refuses O_DIRECT
     (at open or at the first write) they are written the ordinary way, the same files; and
     where it refuses O_DIRECT reads of the SEG-Y file, the file is read the ordinary way."""
@@ -213,6 +213,7 @@ def test_direct_chunk_writes(tmp_path, monkeypatch, refused):
     import aaspi_py.io.segy_stream as segy_stream
 
     path, chunks = _cube_file(tmp_path), (2, 3, 128)  # rows of 3 x 128 float32: 1536 bytes
+    monkeypatch.setattr(segy_stream, "DIRECT_WRITES", True)
     real_open, real_pwritev, real_preadv = os.open, os.pwritev, os.preadv
     direct_fds, attempts, direct_reads = set(), [], []
 

@@ -57,8 +57,12 @@ BATCH_BYTES = 32 << 20
 #: headers read to find the length of the first inline, at most
 PREDICT_TRACES = 1 << 16
 _MAX_IOV = 1000  # buffers per gather write (IOV_MAX is 1024)
-#: write the chunk files with O_DIRECT where the chunk rows allow it (see _ChunkGroupWriter)
-DIRECT_WRITES = True
+#: write the chunk files with O_DIRECT where the chunk rows allow it (see _ChunkGroupWriter).
+#: Off: measured side by side on the benchmark file (load 3-4), ordinary writes handed to the
+#: disk group by group took 2.12-2.13 s where O_DIRECT writes (four in flight) took
+#: 2.63-2.79 s, for about the same CPU time (the kernel merges the page cache into larger
+#: disk requests than the chunk rows of one batch)
+DIRECT_WRITES = False
 #: O_DIRECT chunk writes in flight at once
 DIRECT_WRITE_THREADS = 4
 #: read the SEG-Y file with O_DIRECT where the file system allows it (see _Source)
@@ -166,13 +170,12 @@ class _ChunkGroupWriter:
     array's ``c`` folder), then, per finished group, padding, write-back and the group's
     trace mask and raw headers (through zarr, once the volume's metadata exists).
 
-    When a chunk row is a whole number of disk blocks (the default chunks' rows are 32 KiB),
-    the files are written with ``O_DIRECT``: the disk reads the block buffers themselves,
-    with no copy into the page cache (that copy was a fifth of the import's CPU time) and
-    nothing left to flush at the end; :data:`DIRECT_WRITE_THREADS` writes are kept in flight,
-    since each one waits for its disk request (one at a time, the writer was the slowest
-    part of the import). A file system that refuses it (EINVAL) gets ordinary writes, handed
-    to the disk group by group."""
+    Ordinary writes, each finished group handed to the disk at once (``posix_fadvise``).
+    With :data:`DIRECT_WRITES`, when a chunk row is a whole number of disk blocks (the
+    default chunks' rows are 32 KiB), the files are written with ``O_DIRECT`` instead: the
+    disk reads the block buffers themselves, with no copy into the page cache, and
+    :data:`DIRECT_WRITE_THREADS` writes are kept in flight, since each one waits for its disk
+    request; a file system that refuses it (EINVAL) gets ordinary writes."""
 
     def __init__(self, root: Path, shape: tuple[int, int, int], chunk_shape, fill: float, extras,
                  free: queue.Queue):
