@@ -16,9 +16,9 @@ reader thread (``O_DIRECT`` where allowed, see :class:`_Source`). The main threa
 batch straight into the chunk layout; a writer thread writes each chunk file's rows of the
 batch with one ``pwritev`` at their offset in the file (a chunk file holds its inline rows
 one after the other), so a chunk is written in pieces as its inlines arrive and no chunk
-column has to be held in memory (``O_DIRECT`` where allowed, see
-:class:`_ChunkGroupWriter`). When the last inline of a group of chunks is written, the
-files are padded as zarr pads edge chunks and closed, and that group's trace mask and raw
+column has to be held in memory (see :class:`_ChunkGroupWriter`). When the last inline of
+a group of chunks is written, the files are padded as zarr pads edge chunks, handed to the
+disk and closed, and that group's trace mask and raw
 headers go through zarr on a thread of their own. Reading from disk, decoding and writing
 to disk overlap, on both cores.
 
