@@ -13,13 +13,17 @@ __version__ = "0.1.0"
 
 from aaspi_py.framework.errors import AaspiError, Cancelled
 from aaspi_py.framework.progress import Progress
-from aaspi_py.framework.project import Project
-from aaspi_py.framework.runner import RunResult, run
-from aaspi_py.training.training_set import TrainingSet
-from aaspi_py.volume import open_volume, save_volume
 
-# Heavier parts load on first use, so `import aaspi_py` stays quick.
+# Everything else loads on first use, so `import aaspi_py` (and any aaspi_py.io module)
+# stays quick: xarray, dask and pandas cost about a second, which the SEG-Y import spends
+# reading the file instead.
 _LAZY = {
+    "Project": "aaspi_py.framework.project",
+    "RunResult": "aaspi_py.framework.runner",
+    "run": "aaspi_py.framework.runner",
+    "TrainingSet": "aaspi_py.training.training_set",
+    "open_volume": "aaspi_py.volume",
+    "save_volume": "aaspi_py.volume",
     "import_segy": "aaspi_py.io.segy",
     "export_segy": "aaspi_py.io.segy",
     "read_sep": "aaspi_py.io.sep",

@@ -14,7 +14,6 @@ Slices by label, as segyio does: ``vol.iline[111]``, ``vol.xline[880]``,
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,14 @@ import numpy as np
 import xarray as xr
 
 from aaspi_py.framework.errors import AaspiError
+from aaspi_py.framework.volume_files import (  # noqa: F401 - part of this module's interface
+    DEFAULT_CHUNKS,
+    commit_path,
+    remove_path,
+    temporary_path,
+)
 
 DIMS = ("inline", "crossline", "sample")
-#: default zarr chunk shape (inline, crossline, sample); see benches/ for the choice
-DEFAULT_CHUNKS = (64, 64, 128)
 KINDS = ("amplitude", "attribute", "filtered", "classification", "probability", "latent", "facies")
 INT_KINDS = ("classification", "facies")
 
@@ -163,37 +166,6 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, *, chunks=None, compu
         ds[name].encoding.pop("chunks", None)
         ds[name].encoding.pop("preferred_chunks", None)
     return ds.to_zarr(Path(path), mode="w", zarr_format=3, consolidated=False, encoding=encoding, compute=compute)
-
-
-def temporary_path(path: str | os.PathLike) -> Path:
-    """Hidden name beside ``path`` to write to before the rename (see :mod:`aaspi_py.framework.leftovers`)."""
-    from aaspi_py.framework.leftovers import temporary_name
-
-    return temporary_name(path)
-
-
-def commit_path(tmp: Path, path: Path, *, overwrite: bool) -> None:
-    """Move a finished temporary output onto its final name."""
-    path = Path(path)
-    if path.exists():
-        if not overwrite:
-            shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
-            raise AaspiError(f"{path} already exists; pass --overwrite (overwrite=True) to replace it.")
-        from aaspi_py.framework.leftovers import temporary_name
-
-        trash = temporary_name(path, "old")
-        os.replace(path, trash)
-        os.replace(tmp, path)
-        shutil.rmtree(trash, ignore_errors=True) if trash.is_dir() else trash.unlink(missing_ok=True)
-    else:
-        os.replace(tmp, path)
-
-
-def remove_path(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
 
 
 def save_volume(

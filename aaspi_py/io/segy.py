@@ -1,6 +1,8 @@
 """SEG-Y -> volume (:func:`import_segy`) and volume -> SEG-Y (:func:`export_segy`).
 
-Import makes two passes over the file with bounded memory:
+A survey whose traces fill its grid in inline order is imported in one pass
+(:mod:`aaspi_py.io.segy_stream`, checked against the grid built from every header); any
+other file in two passes over the file with bounded memory:
 
 1. the trace headers, block by block (:mod:`aaspi_py.io.segy_geometry`), to build the grid;
    this pass reads the file from disk once, in order, and leaves it in the page cache;
@@ -40,7 +42,8 @@ Export rules (see :mod:`aaspi_py.io.segy_writer`): the imported volume itself is
 its original sample format, byte order and trace order with its raw headers (identical
 file for unchanged data); a module output on that geometry reuses those headers and is
 written as IEEE float (format 5), or 2-byte integers (format 3) for classes; a volume
-without SEG-Y headers gets generated ones.
+without SEG-Y headers gets generated ones. The imported volume itself, when its traces filled
+its grid in inline order, is written in one pass by :mod:`aaspi_py.io.segy_export_stream`.
 """
 
 from __future__ import annotations
@@ -63,9 +66,11 @@ from aaspi_py.framework.progress import Progress
 from aaspi_py.io.segy_chunks import plain_chunks, write_chunk_files
 from aaspi_py.io.segy_formats import EXACT_IN_FLOAT32, decode, format_name
 from aaspi_py.io.segy_geometry import Grid, build_grid, read_headers_at, scan_headers
-from aaspi_py.io.segy_layout import SegyLayout, read_layout, textual_to_str
-from aaspi_py.io.segy_writer import export_segy, start_writeback
-from aaspi_py.volume import DEFAULT_CHUNKS, commit_path, remove_path, temporary_path
+from aaspi_py.io.segy_layout import SegyLayout, check_field, read_layout, textual_to_str
+from aaspi_py.io.segy_stream import predict_grid, stream_import
+
+# xarray, dask and zarr load on first use (export, the volume's metadata), so that the
+# import command starts reading the file without waiting for them
 
 __all__ = ["import_segy", "export_segy", "read_block", "BLOCK_BYTES"]
 
@@ -78,6 +83,32 @@ QUEUE_BLOCKS = 1
 WRITER_THREADS = 1
 #: zarr codecs of the imported amplitude: see the module docstring for the measurements
 AMPLITUDE_COMPRESSORS = None
+#: import files whose traces fill their grid in inline order in one pass
+#: (:mod:`aaspi_py.io.segy_stream`); False: always the two passes described above
+ONE_PASS = True
+
+
+def export_segy(src, dst: str | os.PathLike, *, overwrite: bool = False, progress=None) -> dict:
+    """Write a volume (path or Dataset) to a SEG-Y file: see :mod:`aaspi_py.io.segy_writer`
+    for the rules.
+
+    An imported volume whose traces filled its grid in inline order is written in one pass
+    (:mod:`aaspi_py.io.segy_export_stream`, without loading xarray); any other volume by
+    :func:`aaspi_py.io.segy_writer.export_segy`.
+
+    Returns
+    -------
+    report : dict with ``summary`` lines, ``traces``, ``format``, ``endian``, ``headers``
+    """
+    if ONE_PASS:
+        from aaspi_py.io.segy_export_stream import export_if_plain
+
+        report = export_if_plain(src, Path(dst), overwrite=overwrite, progress=progress)
+        if report is not None:
+            return report
+    from aaspi_py.io.segy_writer import export_segy as export_any
+
+    return export_any(src, dst, overwrite=overwrite, progress=progress)
 
 
 def _b64(raw: bytes) -> str:
@@ -236,6 +267,8 @@ class _ZarrWriters:
     def _run(self) -> None:
         import zarr
 
+        from aaspi_py.io.segy_writer import start_writeback
+
         names = ("data", "trace_mask", "trace_header") if self.keep_headers else ("data", "trace_mask")
         try:
             arrays = {name: zarr.open_array(self.path / name, mode="r+") for name in names}
@@ -328,6 +361,8 @@ def _bytes_per_trace(layout: SegyLayout) -> int:
 # ---------------------------------------------------------------- dataset
 
 def _chunks(shape: tuple[int, int, int], chunks, trace_size: int) -> tuple[int, int, int]:
+    from aaspi_py.framework.volume_files import DEFAULT_CHUNKS
+
     ci, cx, cs = (max(1, min(int(c), int(s))) for c, s in zip(chunks or DEFAULT_CHUNKS, shape))
     # a chunk column must fit one read block, or memory would grow with the trace length
     while ci * cx * trace_size > BLOCK_BYTES and (ci > 1 or cx > 1):
@@ -386,6 +421,53 @@ def _skeleton(layout: SegyLayout, grid: Grid, chunk_shape, keep_headers: bool, a
     return ds, encoding
 
 
+#: xarray's encoding of a NaN fill value in a variable's attributes (float64, base64)
+_NAN_FILL = base64.b64encode(np.array(np.nan).tobytes()).decode("ascii")
+
+
+def _skeleton_zarr(path: Path, layout: SegyLayout, grid: Grid, chunk_shape, keep_headers: bool, attrs: dict,
+                   sample_attrs: dict, coordinates: bool = True) -> None:
+    """What ``_skeleton(...).to_zarr(path, compute=False)`` writes, with zarr alone: the same
+    metadata (checked equal in the tests) without loading xarray and dask, which cost the
+    one-pass import about 0.6 CPU-s. ``coordinates=False`` leaves the cdp coordinates for
+    later (they are known only when every header has been read)."""
+    import zarr
+
+    ni, nx = grid.shape
+    ci, cx, cs = chunk_shape
+    group = zarr.open_group(path, mode="w", zarr_format=3, attributes=attrs)
+    on_grid = "cdp_x cdp_y trace_mask"
+
+    def array(name, values, dims, chunks, attributes=None, shape=None, dtype=None):
+        dtype = np.dtype(dtype or values.dtype)
+        fill = np.nan if dtype.kind == "f" else False if dtype.kind == "b" else 0
+        attributes = dict(attributes or {})
+        if dtype.kind == "f":
+            attributes["_FillValue"] = _NAN_FILL
+        a = group.create_array(name, shape=shape or values.shape, dtype=dtype, chunks=chunks, fill_value=fill,
+                               dimension_names=dims, attributes=attributes,
+                               compressors=AMPLITUDE_COMPRESSORS if name == "data" else "auto")
+        if values is not None:
+            a[...] = values
+
+    dims = ("inline", "crossline")
+    array("inline", grid.inline, ("inline",), (ni,))
+    array("crossline", grid.crossline, ("crossline",), (nx,))
+    array("sample", layout.sample_axis(), ("sample",), (layout.samples,), sample_attrs)
+    array("data", None, dims + ("sample",), chunk_shape, {"coordinates": on_grid},
+          shape=(ni, nx, layout.samples), dtype=np.float32)
+    for name, values in (("cdp_x", grid.cdp_x), ("cdp_y", grid.cdp_y)):
+        array(name, values if coordinates else None, dims, (ci, cx), shape=(ni, nx), dtype=np.float64)
+    array("trace_mask", None, dims, (ci, cx), shape=(ni, nx), dtype=bool)
+    if keep_headers:
+        array("trace_header", None, dims + ("header_byte",), (ci, cx, 240),
+              {"description": "raw 240-byte SEG-Y trace headers, file byte order", "coordinates": on_grid},
+              shape=(ni, nx, 240), dtype=np.uint8)
+        array("trace_order", grid.trace_index.astype(np.int32, copy=False), dims, (ci, cx),
+              {"description": "0-based position of the trace in the SEG-Y file, -1 where none",
+               "coordinates": on_grid})
+
+
 # ---------------------------------------------------------------- import
 
 #: units of the sample axis in each domain
@@ -437,10 +519,6 @@ def import_segy(
         raise AaspiError(f"{dst} already exists; pass --overwrite (overwrite=True) to replace it.")
     progress = progress if progress is not None else Progress()
     layout = read_layout(src)
-    keys = scan_headers(layout, iline=iline, xline=xline, cdp_x=cdp_x, cdp_y=cdp_y,
-                        progress=progress.sub(0.0, 0.1))
-    grid = build_grid(layout, keys, iline=iline, xline=xline)
-    del keys
     attrs = {
         "kind": "amplitude",
         "source": src.name,
@@ -452,25 +530,59 @@ def import_segy(
         "segy_format": layout.format,
         "segy_endian": layout.endian,
         "segy_bytes": {"iline": iline, "xline": xline, "cdp_x": cdp_x, "cdp_y": cdp_y},
-        "segy_sorting": grid.sorting,
         "segy_trace_count": layout.traces,
     }
     if keep_headers:
         attrs["segy_headers_id"] = uuid.uuid4().hex
-    chunk_shape = _chunks((*grid.shape, layout.samples), chunks, _bytes_per_trace(layout))
-    ds, encoding = _skeleton(layout, grid, chunk_shape, keep_headers, attrs)
-    ds["sample"].attrs.update(domain=domain, units=SAMPLE_UNITS[domain])
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_path(dst)
-    try:
-        # metadata and the small coordinates now; the placeholders are never computed
+    from aaspi_py.framework.volume_files import commit_path, remove_path, temporary_path
+
+    def write_skeleton(grid: Grid, chunk_shape) -> None:
+        """The volume's metadata and small coordinates; the placeholders are never computed."""
+        ds, encoding = _skeleton(layout, grid, chunk_shape, keep_headers, {**attrs, "segy_sorting": grid.sorting})
+        ds["sample"].attrs.update(domain=domain, units=SAMPLE_UNITS[domain])
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, encoding=encoding, compute=False)
-        live = _stream(layout, grid, chunk_shape, tmp, keep_headers, progress.sub(0.1, 1.0))
-        progress.check()
-        commit_path(tmp, dst, overwrite=overwrite)
-    except BaseException:
-        remove_path(tmp)
-        raise
+
+    streamed = None
+    for byte, what in ((iline, "the inline number"), (xline, "the crossline number"),
+                       (cdp_x, "cdp_x"), (cdp_y, "cdp_y")):
+        check_field(byte, what)
+    prediction = predict_grid(layout, iline, xline) if ONE_PASS else None
+    if prediction is not None:  # one pass (see aaspi_py.io.segy_stream)
+        chunk_shape = _chunks((*prediction.shape, layout.samples), chunks, _bytes_per_trace(layout))
+        tmp = temporary_path(dst)
+        try:
+            sample_attrs = {"domain": domain, "units": SAMPLE_UNITS[domain]}
+            streamed = stream_import(layout, prediction, chunk_shape, tmp,
+                                     lambda grid: _skeleton_zarr(tmp, layout, grid, chunk_shape, keep_headers,
+                                                                 {**attrs, "segy_sorting": grid.sorting},
+                                                                 sample_attrs, coordinates=False),
+                                     keep_headers,
+                                     progress, iline=iline, xline=xline, cdp_x=cdp_x, cdp_y=cdp_y)
+            if streamed is not None:
+                progress.check()
+                commit_path(tmp, dst, overwrite=overwrite)
+        except BaseException:
+            remove_path(tmp)
+            raise
+    if streamed is not None:
+        grid, live = streamed
+    else:
+        # the general case: a header pass builds the grid, then the traces are placed on it
+        keys = scan_headers(layout, iline=iline, xline=xline, cdp_x=cdp_x, cdp_y=cdp_y,
+                            progress=progress.sub(0.0, 0.1))
+        grid = build_grid(layout, keys, iline=iline, xline=xline)
+        del keys
+        chunk_shape = _chunks((*grid.shape, layout.samples), chunks, _bytes_per_trace(layout))
+        tmp = temporary_path(dst)
+        try:
+            write_skeleton(grid, chunk_shape)
+            live = _stream(layout, grid, chunk_shape, tmp, keep_headers, progress.sub(0.1, 1.0))
+            progress.check()
+            commit_path(tmp, dst, overwrite=overwrite)
+        except BaseException:
+            remove_path(tmp)
+            raise
     seconds = time.perf_counter() - t_start
     report = _report(src, layout, grid, live, chunk_shape, seconds)
     if domain == "depth":

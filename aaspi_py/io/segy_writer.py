@@ -41,6 +41,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -74,8 +75,8 @@ class _Plan:
     binary: bytes
     endian: str
     format: int
-    headers: xr.DataArray | None  # raw trace headers (inline, crossline, 240)
-    order: xr.DataArray | None  # position in the file (inline, crossline), -1 none
+    headers: Any  # raw trace headers (inline, crossline, 240): zarr array or DataArray
+    order: np.ndarray | None  # position in the file (inline, crossline), -1 none
     traces: int
     origin: str  # one line for the report
 
@@ -97,11 +98,26 @@ def _find_header_source(ds: xr.Dataset, folder: Path) -> xr.Dataset | None:
         if meta.get("attributes", {}).get("segy_headers_id") != hid or not (cand / "trace_header").is_dir():
             continue
         other = open_volume(cand)
+        other.encoding["aaspi_path"] = str(cand)
         if (other["data"].shape == ds["data"].shape
                 and np.array_equal(other["inline"].values, ds["inline"].values)
                 and np.array_equal(other["crossline"].values, ds["crossline"].values)):
             return other
     return None
+
+
+def _raw_headers(ds: xr.Dataset) -> Any:
+    """The volume's raw trace headers as its zarr array when it is on disk (read block by
+    block without building a dask graph per block), else the DataArray."""
+    import zarr
+
+    path = ds.encoding.get("aaspi_path")
+    if path is not None:
+        try:
+            return zarr.open_array(Path(path) / "trace_header", mode="r")
+        except Exception:  # noqa: BLE001 - not a plain zarr folder: read through xarray
+            pass
+    return ds["trace_header"]
 
 
 def _plan(ds: xr.Dataset, folder: Path | None) -> _Plan:
@@ -113,7 +129,7 @@ def _plan(ds: xr.Dataset, folder: Path | None) -> _Plan:
     binary = _unb64(attrs.get("segy_binary_header"))
     if "trace_header" in ds and "trace_order" in ds and binary:
         return _Plan("source", textual, extended, binary, endian, int(attrs["segy_format"]),
-                     ds["trace_header"], ds["trace_order"], int(attrs["segy_trace_count"]),
+                     _raw_headers(ds), np.asarray(ds["trace_order"].values), int(attrs["segy_trace_count"]),
                      "headers, sample format and trace order of the imported SEG-Y")
     source = _find_header_source(ds, folder) if folder is not None else None
     if source is not None:
@@ -121,8 +137,8 @@ def _plan(ds: xr.Dataset, folder: Path | None) -> _Plan:
         binary = _patch_binary(_unb64(sa["segy_binary_header"]), sa.get("segy_endian", "big"),
                                out_format, None, None)
         return _Plan("reuse", _unb64(sa["segy_textual_header"]), _unb64(sa.get("segy_extended_textual_headers")),
-                     binary, sa.get("segy_endian", "big"), out_format, source["trace_header"],
-                     source["trace_order"], int(sa["segy_trace_count"]),
+                     binary, sa.get("segy_endian", "big"), out_format, _raw_headers(source),
+                     np.asarray(source["trace_order"].values), int(sa["segy_trace_count"]),
                      f"trace headers of the source volume '{source.attrs.get('source', '?')}'")
     ni, nx, ns = ds["data"].shape
     sample = ds["sample"].values
@@ -258,6 +274,7 @@ def export_segy(src, dst: str | os.PathLike, *, overwrite: bool = False, progres
         ds, folder = src, None
     else:
         ds, folder = open_volume(src), Path(src).resolve().parent
+        ds.encoding["aaspi_path"] = str(src)
     plan = _plan(ds, folder)
     chunks = _DirectChunks.of(Path(src) / "data") if folder is not None else None
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -408,8 +425,9 @@ def _read_block(ds: xr.Dataset, plan: _Plan, block: tuple[int, int, int, int], s
         headers = _generated_headers(ds, i0, i1, x0, x1, live, plan.endian, scalars)
         data = np.where(live.reshape(-1, 1), data, 0)
     else:
-        order = np.asarray(plan.order[i0:i1, x0:x1].values).ravel().astype(np.int64)
-        headers = np.asarray(plan.headers[i0:i1, x0:x1].values).reshape(-1, 240)
+        order = plan.order[i0:i1, x0:x1].ravel().astype(np.int64)
+        part = plan.headers[i0:i1, x0:x1]
+        headers = np.asarray(getattr(part, "values", part)).reshape(-1, 240)
     return order, headers, data
 
 
