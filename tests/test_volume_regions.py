@@ -7,7 +7,12 @@ from scipy import ndimage
 
 import aaspi_py
 from aaspi_py.filters.kuwahara import kuwahara
-from aaspi_py.framework.volume_store import reflect_indices, region_tasks, write_regions
+from aaspi_py.framework.volume_store import (
+    TASK_SAMPLES,
+    reflect_indices,
+    region_tasks,
+    write_regions,
+)
 from aaspi_py.volume import build_dataset
 
 
@@ -57,7 +62,7 @@ def test_tasks_cover_every_chunk_once_with_work_for_every_thread():
                 cover[a:b, col[0]:col[1], s0 // 128] += 1
     assert (cover == 1).all()
     assert len(tasks) >= 8  # four per thread at least
-    assert all(s[-1][1] - s[0][0] <= 512 for _, _, s in tasks)  # a task holds at most 512 samples
+    assert all(s[-1][1] - s[0][0] <= TASK_SAMPLES for _, _, s in tasks)  # a task holds a bounded depth
 
 
 @pytest.mark.parametrize("selection", ["each", "joint", "guide"])

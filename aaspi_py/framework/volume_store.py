@@ -14,6 +14,7 @@ bytes per chunk (inputs with their halos, outputs, and the kernel's own work arr
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -228,6 +229,31 @@ def release_freed_memory() -> None:
         pass
 
 
+#: allocations from this size up get their own memory map, returned to the system when freed
+MMAP_THRESHOLD = 1 << 20
+_heap_bounded = False
+
+
+def bound_heap() -> None:
+    """Make glibc map every allocation of :data:`MMAP_THRESHOLD` bytes or more on its own.
+
+    By default glibc raises that threshold after large blocks are freed (up to 32 MB), so
+    later chunk buffers come from the heaps of the threads that touched them (dask's and
+    zarr's codec threads) and stay resident once freed: the resident size then grows with
+    the number of chunks a run handled. A fixed threshold costs a few page faults per chunk.
+    """
+    global _heap_bounded
+    if _heap_bounded or os.environ.get("AASPI_NO_TRIM"):
+        return
+    _heap_bounded = True
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 def batches(numblocks: Sequence[int], threads: int | None = None) -> list[tuple[slice, slice]]:
     """Block regions (inline rows, crossline columns; all sample blocks) computed one after
     the other on the local schedulers: about two chunks per thread each, in inline order."""
@@ -252,7 +278,7 @@ def read_indices(array, index: Sequence[np.ndarray]) -> np.ndarray:
     indices span: a block with its halo, reflected at the volume's edges."""
     lo = [int(i.min()) for i in index]
     hi = [int(i.max()) + 1 for i in index]
-    block = np.asarray(array[tuple(slice(a, b) for a, b in zip(lo, hi))])
+    block = read_box(array, lo, hi)
     for axis, (i, a, b) in enumerate(zip(index, lo, hi)):
         if len(i) != b - a or np.any(i != np.arange(a, b)):  # only at the volume's edges
             block = np.take(block, i - a, axis=axis)
@@ -261,7 +287,27 @@ def read_indices(array, index: Sequence[np.ndarray]) -> np.ndarray:
 
 #: samples a region task covers at most (several chunks of a trace: their halo along the
 #: samples is read once for all of them)
-TASK_SAMPLES = 512
+TASK_SAMPLES = 256
+
+
+def read_box(array, lo: Sequence[int], hi: Sequence[int]) -> np.ndarray:
+    """``array[lo:hi]`` (per axis) read one zarr chunk at a time into one buffer.
+
+    zarr would fetch and decode up to ``async.concurrency`` chunks at once for a read that
+    spans many (tens of MB in flight per read, per thread); the tasks already keep every
+    core busy, so one chunk at a time costs no speed and keeps the memory of a read to its
+    result plus one chunk.
+    """
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+    chunks = getattr(array, "chunks", None)
+    if not (isinstance(chunks, tuple) and len(chunks) == len(box) and all(isinstance(c, int) for c in chunks)):
+        return np.asarray(array[box])  # numpy, or a chunking without a regular grid
+    out = np.empty([s.stop - s.start for s in box], dtype=array.dtype)
+    ranges = [range(s.start // c, (s.stop - 1) // c + 1) for s, c in zip(box, chunks)]
+    for idx in itertools.product(*ranges):
+        src = tuple(slice(max(s.start, i * c), min(s.stop, (i + 1) * c)) for s, c, i in zip(box, chunks, idx))
+        out[tuple(slice(a.start - s.start, a.stop - s.start) for a, s in zip(src, box))] = array[src]
+    return out
 
 
 class _RegionJob:
@@ -280,34 +326,26 @@ def _run_task(job: _RegionJob, rows: tuple, col: tuple, samples: tuple) -> np.nd
     The rows are taken in order and each chunk row of the sources is read once, with its
     crossline and sample halo: the inline halo of the next row comes from the rows already
     read, so a task decodes each chunk it touches once (the copy's cost plus the lateral
-    halo), and holds about three chunk rows of its column whatever the volume size.
+    halo), and holds about two chunk rows of its column whatever the volume size.
     """
+    bound_heap()  # here too: on a cluster the tasks run in the workers' processes
     shape = job.sources[0].shape
     h0, h1, h2 = job.halo
     k0, k1 = samples[0][0], samples[-1][1]
     lateral = [reflect_indices(col[0], col[1], shape[1], h1), reflect_indices(k0, k1, shape[2], h2)]
     c0 = job.rows
-    held: dict[int, list[np.ndarray]] = {}
+    held: dict[int, tuple[int, list[np.ndarray]]] = {}  # chunk row -> (its first inline held, per source)
     total = None
     written = 0
-    for a, b in rows:
-        idx0 = reflect_indices(a, b, shape[0], h0)
-        first, last = int(idx0.min()) // c0, int(idx0.max()) // c0
-        for r in [r for r in held if not first <= r <= last]:
-            del held[r]
-        for r in range(first, last + 1):
-            if r not in held:
+    steps = [reflect_indices(a, b, shape[0], h0) for a, b in rows]
+    for step, ((a, b), idx0) in enumerate(zip(rows, steps)):
+        for r in range(int(idx0.min()) // c0, int(idx0.max()) // c0 + 1):
+            if r not in held and np.any(idx0 // c0 == r):
                 inlines = np.arange(r * c0, min((r + 1) * c0, shape[0]))
-                held[r] = [read_indices(s, [inlines, *lateral]) for s in job.sources]
-        padded = []
-        for j in range(len(job.sources)):
-            rowset = [held[r][j] for r in range(first, last + 1)]
-            joined = rowset[0] if len(rowset) == 1 else np.concatenate(rowset, axis=0)
-            lo = int(idx0[0]) - first * c0
-            if np.array_equal(idx0, np.arange(idx0[0], idx0[0] + len(idx0))):  # inside the volume: a view
-                padded.append(joined[lo:lo + len(idx0)])
-            else:  # reflected at an edge
-                padded.append(np.take(joined, idx0 - first * c0, axis=0))
+                held[r] = (r * c0, [read_indices(s, [inlines, *lateral]) for s in job.sources])
+        padded = [_gather_rows(held, idx0, c0, j) for j in range(len(job.sources))]
+        if step + 1 < len(rows):  # keep of each row only what the next step reads
+            _trim_rows(held, steps[step + 1], c0)
         calls = [(k0, k1)] if job.whole_traces else samples
         for s0, s1 in calls:
             window = slice(s0 - k0, s1 - k0 + 2 * h2)
@@ -319,7 +357,39 @@ def _run_task(job: _RegionJob, rows: tuple, col: tuple, samples: tuple) -> np.nd
                 written += out.size
             partial = np.asarray(partial, dtype=np.float64).ravel()
             total = partial if total is None else total + partial
+            del blocks, outs
+        del padded
+        release_freed_memory()
     return np.concatenate([[float(written)], total]).reshape(1, -1)
+
+
+def _gather_rows(held: dict, idx0: np.ndarray, c0: int, j: int) -> np.ndarray:
+    """Source ``j``'s padded block: inlines ``idx0`` taken from the chunk rows held."""
+    first = held[int(idx0[0]) // c0][1][j]
+    out = np.empty((len(idx0), *first.shape[1:]), dtype=first.dtype)
+    for r, (start, arrays) in held.items():
+        sel = np.flatnonzero(idx0 // c0 == r)
+        if sel.size == 0:
+            continue
+        src = idx0[sel] - start
+        if sel[-1] - sel[0] + 1 == sel.size and np.all(np.diff(src) == 1):  # one run: a plain copy
+            out[sel[0]:sel[-1] + 1] = arrays[j][src[0]:src[-1] + 1]
+        else:  # reflected at an edge
+            out[sel] = np.take(arrays[j], src, axis=0)
+    return out
+
+
+def _trim_rows(held: dict, idx0: np.ndarray, c0: int) -> None:
+    """Drop the rows, and the inlines of a row, that inlines ``idx0`` do not read."""
+    for r in list(held):
+        want = idx0[idx0 // c0 == r]
+        if want.size == 0:
+            del held[r]
+            continue
+        start, arrays = held[r]
+        lo, hi = int(want.min()) - start, int(want.max()) + 1 - start
+        if lo > 0 or hi < len(arrays[0]):  # a copy, so the rest of the row is freed
+            held[r] = (start + lo, [x[lo:hi].copy() for x in arrays])
 
 
 def region_tasks(shape: Sequence[int], chunks: Sequence[int], *, whole_traces: bool = False,
@@ -396,6 +466,7 @@ def write_regions(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], sourc
     from aaspi_py.volume import _chunks_for
 
     compute = compute or default_compute
+    bound_heap()
     arrays = [zarr.open_array(Path(s) / "data", mode="r", zarr_format=3) if isinstance(s, str | os.PathLike) else s
               for s in sources]
     shape = tuple(arrays[0].shape)
