@@ -84,3 +84,18 @@ def test_kuwahara3d_output_is_the_same_for_any_chunking(tmp_path, rng, selection
     for got in outs:
         for g, r in zip(got, ref):
             assert np.array_equal(g, r, equal_nan=True)
+
+
+def test_a_block_with_its_halo_is_read_as_the_reflected_volume(tmp_path, rng):
+    import zarr
+
+    from aaspi_py.framework.volume_store import read_indices
+
+    shape = (9, 13, 20)
+    x = rng.standard_normal(shape).astype("f4")
+    z = zarr.create_array(store=str(tmp_path / "x.zarr"), shape=shape, chunks=(4, 5, 6), dtype="f4")
+    z[...] = x
+    for halo in [(0, 0, 0), (1, 2, 3), (7, 1, 11)]:  # the last longer than a chunk and an axis
+        for start, stop in [((0, 0, 0), shape), ((4, 5, 6), (8, 10, 12)), ((8, 12, 18), shape)]:
+            index = [reflect_indices(a, b, n, h) for a, b, n, h in zip(start, stop, shape, halo)]
+            np.testing.assert_array_equal(read_indices(z, index), x[np.ix_(*index)])

@@ -273,24 +273,54 @@ def reflect_indices(start: int, stop: int, n: int, halo: int) -> np.ndarray:
     return np.where(idx >= n, 2 * n - 1 - idx, idx)
 
 
+def _runs(index: np.ndarray) -> list[tuple[int, int]]:
+    """Maximal runs ``[p, q)`` of positions where ``index`` goes up by one."""
+    breaks = np.flatnonzero(np.diff(index) != 1) + 1
+    edges = [0, *breaks.tolist(), len(index)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
 def read_indices(array, index: Sequence[np.ndarray]) -> np.ndarray:
     """``array[np.ix_(*index)]`` for a zarr (or numpy) array, reading only the box the
-    indices span: a block with its halo, reflected at the volume's edges."""
+    indices span: a block with its halo, reflected at the volume's edges.
+
+    The part inside the volume is read straight into the result; the reflected margins
+    are then copied from it, axis after axis (as ``np.pad`` does), so a block costs one
+    read and no whole-block copy.
+    """
+    inner = [max(_runs(i), key=lambda r: r[1] - r[0]) for i in index]
+    sources = []
+    for i, (p, q) in zip(index, inner):
+        margin = np.r_[0:p, q:len(i)]
+        at = p + i[margin] - i[p]  # where each margin voxel's source sits in the inner run
+        if np.any((at < p) | (at >= q)):  # a halo longer than the axis: read it all, then take
+            return _read_and_take(array, index)
+        sources.append((margin, at))
+    out = np.empty([len(i) for i in index], dtype=array.dtype)
+    box = tuple(slice(p, q) for p, q in inner)
+    read_box(array, [int(i[p]) for i, (p, _) in zip(index, inner)],
+             [int(i[q - 1]) + 1 for i, (_, q) in zip(index, inner)], out=out[box])
+    for axis, (margin, at) in enumerate(sources):
+        if margin.size:
+            # axes before this one are complete; those after it only on their inner run
+            rest = tuple(box[a] if a > axis else slice(None) for a in range(out.ndim))
+            dst = rest[:axis] + (margin,) + rest[axis + 1:]
+            src = rest[:axis] + (at,) + rest[axis + 1:]
+            out[dst] = out[src]
+    return out
+
+
+def _read_and_take(array, index: Sequence[np.ndarray]) -> np.ndarray:
     lo = [int(i.min()) for i in index]
     hi = [int(i.max()) + 1 for i in index]
     block = read_box(array, lo, hi)
     for axis, (i, a, b) in enumerate(zip(index, lo, hi)):
-        if len(i) != b - a or np.any(i != np.arange(a, b)):  # only at the volume's edges
+        if len(i) != b - a or np.any(i != np.arange(a, b)):
             block = np.take(block, i - a, axis=axis)
     return block
 
 
-#: samples a region task covers at most (several chunks of a trace: their halo along the
-#: samples is read once for all of them)
-TASK_SAMPLES = 256
-
-
-def read_box(array, lo: Sequence[int], hi: Sequence[int]) -> np.ndarray:
+def read_box(array, lo: Sequence[int], hi: Sequence[int], out: np.ndarray | None = None) -> np.ndarray:
     """``array[lo:hi]`` (per axis) read one zarr chunk at a time into one buffer.
 
     zarr would fetch and decode up to ``async.concurrency`` chunks at once for a read that
@@ -299,15 +329,22 @@ def read_box(array, lo: Sequence[int], hi: Sequence[int]) -> np.ndarray:
     result plus one chunk.
     """
     box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+    if out is None:
+        out = np.empty([s.stop - s.start for s in box], dtype=array.dtype)
     chunks = getattr(array, "chunks", None)
     if not (isinstance(chunks, tuple) and len(chunks) == len(box) and all(isinstance(c, int) for c in chunks)):
-        return np.asarray(array[box])  # numpy, or a chunking without a regular grid
-    out = np.empty([s.stop - s.start for s in box], dtype=array.dtype)
+        out[...] = array[box]  # numpy, or a chunking without a regular grid
+        return out
     ranges = [range(s.start // c, (s.stop - 1) // c + 1) for s, c in zip(box, chunks)]
     for idx in itertools.product(*ranges):
         src = tuple(slice(max(s.start, i * c), min(s.stop, (i + 1) * c)) for s, c, i in zip(box, chunks, idx))
         out[tuple(slice(a.start - s.start, a.stop - s.start) for a, s in zip(src, box))] = array[src]
     return out
+
+
+#: samples a region task covers at most (chunks of a trace read together: their halo along
+#: the samples is read once for all of them; deeper tasks hold more memory per thread)
+TASK_SAMPLES = 256
 
 
 class _RegionJob:
@@ -372,10 +409,10 @@ def _gather_rows(held: dict, idx0: np.ndarray, c0: int, j: int) -> np.ndarray:
         if sel.size == 0:
             continue
         src = idx0[sel] - start
-        if sel[-1] - sel[0] + 1 == sel.size and np.all(np.diff(src) == 1):  # one run: a plain copy
-            out[sel[0]:sel[-1] + 1] = arrays[j][src[0]:src[-1] + 1]
-        else:  # reflected at an edge
-            out[sel] = np.take(arrays[j], src, axis=0)
+        steps = np.flatnonzero((np.diff(sel) != 1) | (np.diff(src) != 1)) + 1
+        edges = [0, *steps.tolist(), sel.size]
+        for p, q in zip(edges[:-1], edges[1:]):  # runs of inlines: plain copies (reflected ones are short)
+            out[sel[p]:sel[q - 1] + 1] = arrays[j][src[p]:src[q - 1] + 1]
     return out
 
 
