@@ -99,3 +99,26 @@ def test_a_block_with_its_halo_is_read_as_the_reflected_volume(tmp_path, rng):
         for start, stop in [((0, 0, 0), shape), ((4, 5, 6), (8, 10, 12)), ((8, 12, 18), shape)]:
             index = [reflect_indices(a, b, n, h) for a, b, n, h in zip(start, stop, shape, halo)]
             np.testing.assert_array_equal(read_indices(z, index), x[np.ix_(*index)])
+
+
+@pytest.mark.parametrize("family", ["geometric", "coherence", "texture"])
+def test_attributes_module_equals_the_whole_volume_call_for_any_chunking(tmp_path, rng, family):
+    from aaspi_py import attributes
+
+    shape = (12, 11, 40)
+    t = np.arange(shape[2])
+    x = (np.sin(2 * np.pi * (t[None, None, :] - 0.3 * np.arange(shape[0])[:, None, None]) / 9.0)
+         + 0.3 * rng.standard_normal(shape)).astype("f4")
+    mask = np.ones(shape[:2], bool)
+    mask[2, 3] = mask[11, 0] = False
+    x[~mask] = 0
+    names = list(attributes.FAMILIES[family].names)
+    expected = attributes.compute(x, names, sample_interval=4.0, mask=mask)
+    for chunks in [(4, 3, 16), (12, 11, 40)]:
+        project = aaspi_py.Project.create(tmp_path / f"{family}{chunks[0]}", "t")
+        aaspi_py.save_volume(x, project.volumes_dir / "amp.zarr", kind="amplitude", sample=t * 4.0,
+                             trace_mask=mask, chunks=chunks)
+        res = aaspi_py.run("attributes", project.root, volume="amp", attributes=",".join(names))
+        for n in names:
+            got = aaspi_py.open_volume(res.outputs[f"attributes_{n}_t"])["data"].values
+            np.testing.assert_array_equal(got, expected[n], err_msg=f"{n} with chunks {chunks}")
