@@ -229,31 +229,6 @@ def release_freed_memory() -> None:
         pass
 
 
-#: allocations from this size up get their own memory map, returned to the system when freed
-MMAP_THRESHOLD = 1 << 20
-_heap_bounded = False
-
-
-def bound_heap() -> None:
-    """Make glibc map every allocation of :data:`MMAP_THRESHOLD` bytes or more on its own.
-
-    By default glibc raises that threshold after large blocks are freed (up to 32 MB), so
-    later chunk buffers come from the heaps of the threads that touched them (dask's and
-    zarr's codec threads) and stay resident once freed: the resident size then grows with
-    the number of chunks a run handled. A fixed threshold costs a few page faults per chunk.
-    """
-    global _heap_bounded
-    if _heap_bounded or os.environ.get("AASPI_NO_TRIM"):
-        return
-    _heap_bounded = True
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass
-
-
 def batches(numblocks: Sequence[int], threads: int | None = None) -> list[tuple[slice, slice]]:
     """Block regions (inline rows, crossline columns; all sample blocks) computed one after
     the other on the local schedulers: about two chunks per thread each, in inline order."""
@@ -365,7 +340,6 @@ def _run_task(job: _RegionJob, rows: tuple, col: tuple, samples: tuple) -> np.nd
     read, so a task decodes each chunk it touches once (the copy's cost plus the lateral
     halo), and holds about two chunk rows of its column whatever the volume size.
     """
-    bound_heap()  # here too: on a cluster the tasks run in the workers' processes
     shape = job.sources[0].shape
     h0, h1, h2 = job.halo
     k0, k1 = samples[0][0], samples[-1][1]
@@ -503,7 +477,6 @@ def write_regions(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], sourc
     from aaspi_py.volume import _chunks_for
 
     compute = compute or default_compute
-    bound_heap()
     arrays = [zarr.open_array(Path(s) / "data", mode="r", zarr_format=3) if isinstance(s, str | os.PathLike) else s
               for s in sources]
     shape = tuple(arrays[0].shape)
