@@ -1,17 +1,22 @@
 """Writing output volumes block by block, with memory bounded whatever the volume size.
 
-:func:`write_volumes` is how every volume module writes: the geometry and metadata of each
-output are written first, then one task per chunk computes that chunk and writes it into
-its region of the zarr store (``zarr_array[region] = block``) and returns nothing but a
-count. No task ever holds a whole output, several outputs that share their chunks'
-computation run it once, and chunks are written as they are computed, on any scheduler
-(the workers of a ``tcp://`` cluster write straight into the project folder).
+Every volume module writes this way: the geometry and metadata of each output are written
+first, then tasks compute chunks and write each into its region of the zarr store
+(``zarr_array[region] = block``), returning nothing but counts and per-chunk statistics.
+No task ever holds a whole output, several outputs that share their chunks' computation
+run it once, and chunks are written as they are computed, on any scheduler (the workers of
+a ``tcp://`` cluster write straight into the project folder).
 
-:func:`memory_model` is the estimate a module checks before computing: chunks in flight ×
-bytes per chunk (inputs with their halos, outputs, and the kernel's own work arrays);
+* :func:`write_volumes` writes lazy dask outputs whose chunks need no neighbours (gtm3d,
+  rfc3d, segy_export): one task per chunk, in batches on the local schedulers.
+* :func:`write_regions` is for kernels that reach beyond a chunk (kuwahara3d, attributes):
+  each task reads its chunks with their halo straight from zarr (no dask overlap graph,
+  which holds whole neighbouring chunks) and writes them.
+
+:func:`regions_memory` (and :func:`memory_model` for the batches of :func:`write_volumes`)
+estimate the bytes in flight, halos and the kernel's own work arrays included;
 :func:`check_memory` refuses a chunking that cannot fit, in one line.
 """
-
 from __future__ import annotations
 
 import itertools
