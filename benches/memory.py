@@ -5,7 +5,7 @@ be within 1.3x of its peak at 128³. For each size the parent writes a project o
 float32 attribute volumes (chunk by chunk, ``benches/_work/memory``, deleted afterwards)
 and a text training file, then runs each module in a child process (``aaspi_py.run`` with
 the default ``threads`` scheduler) that reports its own peak RSS (VmHWM) and the volume's
-memory model (:func:`aaspi_py.framework.volume_store.memory_model`).
+memory model (kuwahara3d: the one it checks before computing, :func:`aaspi_py.filters.kuwahara3d_steps.memory_needed`; others: :func:`aaspi_py.framework.volume_store.memory_model`).
 
 Run: ``.venv/bin/python benches/memory.py [--sizes 128,256,384] [--modules kuwahara3d,...]``
 (``--sizes 600x600x400`` for the large check of ``make test-slow``).

@@ -327,6 +327,10 @@ def read_box(array, lo: Sequence[int], hi: Sequence[int], out: np.ndarray | None
 TASK_SAMPLES = 256
 
 
+#: voxels up to which :func:`region_tasks` gives one task per chunk (about 160³)
+SMALL_VOLUME = 1 << 22
+
+
 class _RegionJob:
     """What every task of :func:`write_regions` shares (one graph key, sent once)."""
 
@@ -415,15 +419,21 @@ def region_tasks(shape: Sequence[int], chunks: Sequence[int], *, whole_traces: b
     A task is one column of chunks (one chunk across, up to :data:`TASK_SAMPLES` samples
     deep, or whole traces) over several consecutive chunk rows: about four tasks per thread,
     so that every thread has work and progress moves, with rows long enough that the
-    inline halo re-read at a task's ends stays a small part of its reads.
+    inline halo re-read at a task's ends stays a small part of its reads. Volumes of up to
+    :data:`SMALL_VOLUME` voxels get one task per chunk (or per column of whole traces).
     """
     threads = threads or os.cpu_count() or 1
     bounds = [[(a, min(a + int(c), int(n))) for a in range(0, int(n), int(c))] for n, c in zip(shape, chunks)]
     rows, cols, samples = bounds
     per = len(samples) if whole_traces else max(1, min(len(samples), TASK_SAMPLES // int(chunks[2])))
+    if np.prod([int(n) for n in shape]) <= SMALL_VOLUME:
+        # re-reading halos costs little here: one chunk per task, so progress moves in
+        # small steps even for a run of a second
+        per = len(samples) if whole_traces else 1
     stacks = [tuple(samples[k:k + per]) for k in range(0, len(samples), per)]
     columns = len(cols) * len(stacks)
-    pieces = max(1, min(len(rows), -(-4 * threads // columns)))
+    pieces = len(rows) if np.prod([int(n) for n in shape]) <= SMALL_VOLUME else \
+        max(1, min(len(rows), -(-4 * threads // columns)))
     step = -(-len(rows) // pieces)
     return [(tuple(rows[i:i + step]), col, stack) for i in range(0, len(rows), step) for col in cols
             for stack in stacks]
