@@ -122,3 +122,16 @@ def test_attributes_module_equals_the_whole_volume_call_for_any_chunking(tmp_pat
         for n in names:
             got = aaspi_py.open_volume(res.outputs[f"attributes_{n}_t"])["data"].values
             np.testing.assert_array_equal(got, expected[n], err_msg=f"{n} with chunks {chunks}")
+
+
+def test_kuwahara3d_with_a_separate_guide_volume_equals_the_function(tmp_path, rng):
+    shape = (9, 10, 12)
+    a = rng.standard_normal(shape).astype("f4")
+    g = np.repeat(rng.standard_normal(shape[:2] + (1,)), shape[2], axis=2).astype("f4")  # blocky guide
+    project = aaspi_py.Project.create(tmp_path / "p", "t")
+    aaspi_py.save_volume(a, project.volumes_dir / "a.zarr", chunks=(4, 4, 5))
+    aaspi_py.save_volume(g, project.volumes_dir / "g.zarr", chunks=(4, 4, 5))
+    res = aaspi_py.run("kuwahara3d", project.root, inputs=["a"], selection="guide", guide="g")
+    got = aaspi_py.open_volume(res.outputs["kuwahara3d_a_t"])["data"].values
+    assert np.array_equal(got, kuwahara([a], (3, 3, 3), selection="guide", guide=g)[0])
+    assert not np.array_equal(got, kuwahara(a))  # the guide, not the volume itself, chose
