@@ -5,7 +5,7 @@ be within 1.3x of its peak at 128³. For each size the parent writes a project o
 float32 attribute volumes (chunk by chunk, ``benches/_work/memory``, deleted afterwards)
 and a text training file, then runs each module in a child process (``aaspi_py.run`` with
 the default ``threads`` scheduler) that reports its own peak RSS (VmHWM) and the volume's
-memory model (:func:`aaspi_py.framework.volume_store.memory_model`).
+memory model (kuwahara3d: the one it checks before computing, :func:`aaspi_py.filters.kuwahara3d_steps.memory_needed`; others: :func:`aaspi_py.framework.volume_store.memory_model`).
 
 Run: ``.venv/bin/python benches/memory.py [--sizes 128,256,384] [--modules kuwahara3d,...]``
 (``--sizes 600x600x400`` for the large check of ``make test-slow``).
@@ -73,11 +73,24 @@ def make_project(shape: tuple[int, int, int]) -> Path:
     return root
 
 
+def _model(module: str, params: dict, shape) -> int:
+    """The memory model the module checks before computing (kuwahara3d), or the blockwise one."""
+    from aaspi_py.volume import DEFAULT_CHUNKS
+
+    if module == "kuwahara3d":
+        from aaspi_py.filters.kuwahara3d_steps import memory_needed
+
+        return memory_needed(shape, len(params["inputs"]), (3, 3, 3), params.get("selection", "each"),
+                             DEFAULT_CHUNKS)
+    from aaspi_py.framework.volume_store import memory_model
+
+    return memory_model(shape, len(params.get("inputs", params.get("attributes", ["a1"]))))
+
+
 def child(run: str, root: Path) -> dict:
     from _memory import peak_rss_bytes
 
     import aaspi_py
-    from aaspi_py.framework.volume_store import memory_model
 
     module, params = RUNS[run]
     import aaspi_py.framework.registry  # noqa: F401 - imports outside the figure
@@ -89,10 +102,9 @@ def child(run: str, root: Path) -> dict:
     res = aaspi_py.run(module, root, overwrite=True, **params)
     seconds = time.perf_counter() - t0
     shape = aaspi_py.open_volume(root / "volumes" / "a1.zarr")["data"].shape
-    n_in = len(params.get("inputs", params.get("attributes", ["a1"])))
     return {"run": run, "shape": list(shape), "seconds": seconds, "outputs": len(res.outputs),
             "base_mb": base / 2**20, "peak_mb": peak_rss_bytes() / 2**20,
-            "model_mb": memory_model(shape, n_in, halo=2 if module == "kuwahara3d" else 0) / 2**20,
+            "model_mb": _model(module, params, shape) / 2**20,
             "load": os.getloadavg()[0]}
 
 

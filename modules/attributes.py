@@ -44,8 +44,9 @@ def run(ctx, p):
     import numpy as np
 
     from aaspi_py import attributes
-    from aaspi_py.framework.volume_store import write_volumes
-    from aaspi_py.volume import DEFAULT_CHUNKS, build_dataset
+    from aaspi_py.attributes._regions import AttributeRegions
+    from aaspi_py.framework.volume_store import write_regions
+    from aaspi_py.volume import build_dataset
 
     names = attributes.check_names(p["attributes"], dict.fromkeys(attributes.NAMES))
     ds = ctx.open_volume(p["volume"], param="volume")
@@ -53,19 +54,20 @@ def run(ctx, p):
     live = ds["trace_mask"].values.astype(bool)
     options = {k: p[k] for k in attributes.OPTIONS}
     t0 = time.perf_counter()
-    out = attributes.compute(ds["data"].data, names, sample_interval=dt, mask=live, **options)
+    shape = ds["data"].shape
+    block = AttributeRegions(names, options, shape=shape, sample_interval=dt, mask=live)
     ctx.check()
     writes = []
     for name in names:
         attrs = {"module": ctx.module.id, "parameters": dict(p), "attribute": name,
                  "units": attributes.units(name, domain), "description": attributes.describe(name)}
-        writes.append((build_dataset(out[name], like=ds, kind="attribute", attrs=attrs, trace_mask=live),
+        writes.append((build_dataset(ds["data"].data, like=ds, kind="attribute", attrs=attrs, trace_mask=live),
                        ctx.volume_output(name)))
-    # zarr chunks inside one compute block: each block writes its own chunks, so no output
-    # chunk waits for several blocks; one pass over all outputs, so the attributes of one
-    # family share their blocks
-    first = out[names[0]]
-    write_volumes(writes, chunks=(first.chunks[0][0], first.chunks[1][0], DEFAULT_CHUNKS[2]),
+    # each task reads its blocks of whole traces with the families' halo straight from
+    # zarr and writes every attribute of them: memory is the tasks in flight, whatever the
+    # survey size, and the attributes of one family share their blocks
+    write_regions(writes, [ctx.volume_path(p["volume"], "volume")], block, halo=block.halo,
+                  chunks=block.chunks(shape, ds["data"].data.chunks), whole_traces=True,
                   progress=ctx.progress, status="computing attributes")
     seconds = time.perf_counter() - t0
     n_vox = int(np.prod(ds["data"].shape))

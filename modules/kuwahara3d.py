@@ -38,10 +38,10 @@ def run(ctx, p):
 
     import numpy as np
 
-    from aaspi_py.filters.kuwahara import global_variances, kuwahara
-    from aaspi_py.filters.kuwahara3d_steps import change_statistics, memory_needed
+    from aaspi_py.filters.kuwahara import global_variances
+    from aaspi_py.filters.kuwahara3d_steps import N_CHANGE, FilterRegion, memory_needed
     from aaspi_py.framework.errors import AaspiError
-    from aaspi_py.framework.volume_store import check_memory, write_volumes
+    from aaspi_py.framework.volume_store import check_memory, write_regions
     from aaspi_py.volume import build_dataset
 
     names = list(p["inputs"])
@@ -84,22 +84,27 @@ def run(ctx, p):
     ctx.check()
 
     t0 = time.perf_counter()
-    options = {"subwindows": p["subwindows"], "statistic": p["statistic"], "min_valid": p["min_valid"]}
+    options = {"octants": p["subwindows"] == "octants", "statistic": p["statistic"], "min_valid": int(p["min_valid"])}
+    sources = [ctx.volume_path(n, "inputs") for n in names]
     if p["selection"] == "each":
-        outs = [kuwahara(d, window, mask=m, **options) for d, m in zip(data, masks)]
+        block = FilterRegion(window, options, "each", masks, len(names))
     else:
-        outs = kuwahara(data, window, selection=p["selection"], guide=guide, mask=mask,
-                        scales=scales, **options)
-        masks = [mask] * len(data)
+        if p["selection"] == "guide" and not isinstance(guide, int):
+            sources.append(ctx.volume_path(p["guide"], "guide"))
+            guide = len(names)
+        if scales is not None:  # a constant volume has no spread to standardise by; it then weighs as is
+            scales = tuple(float(s) if np.isfinite(s) and s > 0 else 1.0 for s in scales)
+        block = FilterRegion(window, options, p["selection"], [mask], len(names), scales=scales, guide=guide)
+        masks = [mask] * len(names)
     provenance = {"module": ctx.module.id, "parameters": dict(p)}
-    writes, spreads = [], []
-    for name, ds, out, live in zip(names, volumes, outs, masks):
-        writes.append((build_dataset(out, like=ds, kind="filtered", attrs=provenance, trace_mask=live),
-                       ctx.volume_output(_what(name))))
-        spreads.append(change_statistics(ds["data"].data, out, live))
-    # one pass, chunk by chunk: with joint or guide selection the outputs share their blocks
-    results = write_volumes(writes, *spreads, chunks=chunks, progress=ctx.progress.sub(0.2 if scales else 0.0, 1.0),
-                            status="filtering")
+    writes = [(build_dataset(ds["data"].data, like=ds, kind="filtered", attrs=provenance, trace_mask=live),
+               ctx.volume_output(_what(name))) for name, ds, live in zip(names, volumes, masks)]
+    # one task per chunk reads its region and halo of every input straight from zarr,
+    # filters and writes: memory is the tasks in flight, whatever the volume size
+    sums = write_regions(writes, sources, block, halo=[w - 1 for w in window], n_partial=len(names) * N_CHANGE,
+                         chunks=chunks, progress=ctx.progress.sub(0.2 if scales else 0.0, 1.0),
+                         status="filtering")
+    results = sums.reshape(len(names), N_CHANGE)
     seconds = time.perf_counter() - t0
     spreads = []
     for n, s, q, m, t, u, c, a in results:

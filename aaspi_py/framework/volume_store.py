@@ -1,19 +1,25 @@
 """Writing output volumes block by block, with memory bounded whatever the volume size.
 
-:func:`write_volumes` is how every volume module writes: the geometry and metadata of each
-output are written first, then one task per chunk computes that chunk and writes it into
-its region of the zarr store (``zarr_array[region] = block``) and returns nothing but a
-count. No task ever holds a whole output, several outputs that share their chunks'
-computation run it once, and chunks are written as they are computed, on any scheduler
-(the workers of a ``tcp://`` cluster write straight into the project folder).
+Every volume module writes this way: the geometry and metadata of each output are written
+first, then tasks compute chunks and write each into its region of the zarr store
+(``zarr_array[region] = block``), returning nothing but counts and per-chunk statistics.
+No task ever holds a whole output, several outputs that share their chunks' computation
+run it once, and chunks are written as they are computed, on any scheduler (the workers of
+a ``tcp://`` cluster write straight into the project folder).
 
-:func:`memory_model` is the estimate a module checks before computing: chunks in flight ×
-bytes per chunk (inputs with their halos, outputs, and the kernel's own work arrays);
+* :func:`write_volumes` writes lazy dask outputs whose chunks need no neighbours (gtm3d,
+  rfc3d, segy_export): one task per chunk, in batches on the local schedulers.
+* :func:`write_regions` is for kernels that reach beyond a chunk (kuwahara3d, attributes):
+  each task reads its chunks with their halo straight from zarr (no dask overlap graph,
+  which holds whole neighbouring chunks) and writes them.
+
+:func:`regions_memory` (and :func:`memory_model` for the batches of :func:`write_volumes`)
+estimate the bytes in flight, halos and the kernel's own work arrays included;
 :func:`check_memory` refuses a chunking that cannot fit, in one line.
 """
-
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -235,3 +241,326 @@ def batches(numblocks: Sequence[int], threads: int | None = None) -> list[tuple[
     ni, nx, ns = numblocks
     cols = max(1, min(nx, -(-2 * threads // ns)))
     return [(slice(i, i + 1), slice(j, j + cols)) for i in range(ni) for j in range(0, nx, cols)]
+
+
+# ---------------------------------------------------------------- regions read with their halos
+
+def reflect_indices(start: int, stop: int, n: int, halo: int) -> np.ndarray:
+    """Indices along an axis of length ``n`` of the voxels ``[start - halo, stop + halo)``,
+    reflected at the volume's edges with the edge voxel repeated (numpy ``"symmetric"``,
+    ``d c b a | a b c d | d c b a``, again and again for halos longer than the axis)."""
+    idx = np.mod(np.arange(start - halo, stop + halo), 2 * n)
+    return np.where(idx >= n, 2 * n - 1 - idx, idx)
+
+
+def _runs(index: np.ndarray) -> list[tuple[int, int]]:
+    """Maximal runs ``[p, q)`` of positions where ``index`` goes up by one."""
+    breaks = np.flatnonzero(np.diff(index) != 1) + 1
+    edges = [0, *breaks.tolist(), len(index)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def read_indices(array, index: Sequence[np.ndarray]) -> np.ndarray:
+    """``array[np.ix_(*index)]`` for a zarr (or numpy) array, reading only the box the
+    indices span: a block with its halo, reflected at the volume's edges.
+
+    The part inside the volume is read straight into the result; the reflected margins
+    are then copied from it, axis after axis (as ``np.pad`` does), so a block costs one
+    read and no whole-block copy.
+    """
+    inner = [max(_runs(i), key=lambda r: r[1] - r[0]) for i in index]
+    sources = []
+    for i, (p, q) in zip(index, inner):
+        margin = np.r_[0:p, q:len(i)]
+        at = p + i[margin] - i[p]  # where each margin voxel's source sits in the inner run
+        if np.any((at < p) | (at >= q)):  # a halo longer than the axis: read it all, then take
+            return _read_and_take(array, index)
+        sources.append((margin, at))
+    out = np.empty([len(i) for i in index], dtype=array.dtype)
+    box = tuple(slice(p, q) for p, q in inner)
+    read_box(array, [int(i[p]) for i, (p, _) in zip(index, inner)],
+             [int(i[q - 1]) + 1 for i, (_, q) in zip(index, inner)], out=out[box])
+    for axis, (margin, at) in enumerate(sources):
+        if margin.size:
+            # axes before this one are complete; those after it only on their inner run
+            rest = tuple(box[a] if a > axis else slice(None) for a in range(out.ndim))
+            dst = rest[:axis] + (margin,) + rest[axis + 1:]
+            src = rest[:axis] + (at,) + rest[axis + 1:]
+            out[dst] = out[src]
+    return out
+
+
+def _read_and_take(array, index: Sequence[np.ndarray]) -> np.ndarray:
+    lo = [int(i.min()) for i in index]
+    hi = [int(i.max()) + 1 for i in index]
+    block = read_box(array, lo, hi)
+    for axis, (i, a, b) in enumerate(zip(index, lo, hi)):
+        if len(i) != b - a or np.any(i != np.arange(a, b)):
+            block = np.take(block, i - a, axis=axis)
+    return block
+
+
+def read_box(array, lo: Sequence[int], hi: Sequence[int], out: np.ndarray | None = None) -> np.ndarray:
+    """``array[lo:hi]`` (per axis) read one zarr chunk at a time into one buffer.
+
+    zarr would fetch and decode up to ``async.concurrency`` chunks at once for a read that
+    spans many (tens of MB in flight per read, per thread); the tasks already keep every
+    core busy, so one chunk at a time costs no speed and keeps the memory of a read to its
+    result plus one chunk.
+    """
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+    if out is None:
+        out = np.empty([s.stop - s.start for s in box], dtype=array.dtype)
+    chunks = getattr(array, "chunks", None)
+    if not (isinstance(chunks, tuple) and len(chunks) == len(box) and all(isinstance(c, int) for c in chunks)):
+        out[...] = array[box]  # numpy, or a chunking without a regular grid
+        return out
+    ranges = [range(s.start // c, (s.stop - 1) // c + 1) for s, c in zip(box, chunks)]
+    for idx in itertools.product(*ranges):
+        src = tuple(slice(max(s.start, i * c), min(s.stop, (i + 1) * c)) for s, c, i in zip(box, chunks, idx))
+        out[tuple(slice(a.start - s.start, a.stop - s.start) for a, s in zip(src, box))] = array[src]
+    return out
+
+
+#: samples a region task covers at most (chunks of a trace read together: their halo along
+#: the samples is read once for all of them; deeper tasks hold more memory per thread)
+TASK_SAMPLES = 256
+
+
+#: voxels up to which :func:`region_tasks` gives one task per chunk (about 160³)
+SMALL_VOLUME = 1 << 22
+
+
+class _RegionJob:
+    """What every task of :func:`write_regions` shares (one graph key, sent once)."""
+
+    def __init__(self, fn, sources, targets, halo, chunks, whole_traces: bool) -> None:
+        self.fn, self.sources, self.targets = fn, list(sources), list(targets)
+        self.halo, self.whole_traces = tuple(int(h) for h in halo), whole_traces
+        self.rows = int(chunks[0])  # inlines per chunk row
+
+
+def _run_task(job: _RegionJob, rows: tuple, col: tuple, samples: tuple) -> np.ndarray:
+    """Compute and write the chunks of one task: chunk rows ``rows`` (inline bounds) of the
+    chunk column ``col`` (crossline bounds), sample chunks ``samples``; [written, partials...].
+
+    The rows are taken in order and each chunk row of the sources is read once, with its
+    crossline and sample halo: the inline halo of the next row comes from the rows already
+    read, so a task decodes each chunk it touches once (the copy's cost plus the lateral
+    halo), and holds about two chunk rows of its column whatever the volume size.
+    """
+    shape = job.sources[0].shape
+    h0, h1, h2 = job.halo
+    k0, k1 = samples[0][0], samples[-1][1]
+    lateral = [reflect_indices(col[0], col[1], shape[1], h1), reflect_indices(k0, k1, shape[2], h2)]
+    c0 = job.rows
+    held: dict[int, tuple[int, list[np.ndarray]]] = {}  # chunk row -> (its first inline held, per source)
+    total = None
+    written = 0
+    steps = [reflect_indices(a, b, shape[0], h0) for a, b in rows]
+    for step, ((a, b), idx0) in enumerate(zip(rows, steps)):
+        for r in range(int(idx0.min()) // c0, int(idx0.max()) // c0 + 1):
+            if r not in held and np.any(idx0 // c0 == r):
+                inlines = np.arange(r * c0, min((r + 1) * c0, shape[0]))
+                held[r] = (r * c0, [read_indices(s, [inlines, *lateral]) for s in job.sources])
+        padded = [_gather_rows(held, idx0, c0, j) for j in range(len(job.sources))]
+        if step + 1 < len(rows):  # keep of each row only what the next step reads
+            _trim_rows(held, steps[step + 1], c0)
+        calls = [(k0, k1)] if job.whole_traces else samples
+        for s0, s1 in calls:
+            window = slice(s0 - k0, s1 - k0 + 2 * h2)
+            blocks = [np.ascontiguousarray(x[:, :, window]) for x in padded]
+            region = (slice(a, b), slice(*col), slice(s0, s1))
+            outs, partial = job.fn(blocks, [idx0, lateral[0], lateral[1][window]], region)
+            for target, out in zip(job.targets, outs):
+                target[region] = out
+                written += out.size
+            partial = np.asarray(partial, dtype=np.float64).ravel()
+            total = partial if total is None else total + partial
+            del blocks, outs
+        del padded
+        release_freed_memory()
+    return np.concatenate([[float(written)], total]).reshape(1, -1)
+
+
+def _gather_rows(held: dict, idx0: np.ndarray, c0: int, j: int) -> np.ndarray:
+    """Source ``j``'s padded block: inlines ``idx0`` taken from the chunk rows held."""
+    first = held[int(idx0[0]) // c0][1][j]
+    out = np.empty((len(idx0), *first.shape[1:]), dtype=first.dtype)
+    for r, (start, arrays) in held.items():
+        sel = np.flatnonzero(idx0 // c0 == r)
+        if sel.size == 0:
+            continue
+        src = idx0[sel] - start
+        steps = np.flatnonzero((np.diff(sel) != 1) | (np.diff(src) != 1)) + 1
+        edges = [0, *steps.tolist(), sel.size]
+        for p, q in zip(edges[:-1], edges[1:]):  # runs of inlines: plain copies (reflected ones are short)
+            out[sel[p]:sel[q - 1] + 1] = arrays[j][src[p]:src[q - 1] + 1]
+    return out
+
+
+def _trim_rows(held: dict, idx0: np.ndarray, c0: int) -> None:
+    """Drop the rows, and the inlines of a row, that inlines ``idx0`` do not read."""
+    for r in list(held):
+        want = idx0[idx0 // c0 == r]
+        if want.size == 0:
+            del held[r]
+            continue
+        start, arrays = held[r]
+        lo, hi = int(want.min()) - start, int(want.max()) + 1 - start
+        if lo > 0 or hi < len(arrays[0]):  # a copy, so the rest of the row is freed
+            held[r] = (start + lo, [x[lo:hi].copy() for x in arrays])
+
+
+def region_tasks(shape: Sequence[int], chunks: Sequence[int], *, whole_traces: bool = False,
+                 threads: int | None = None) -> list[tuple]:
+    """The tasks of :func:`write_regions`: (inline chunk rows, crossline bounds, sample chunks).
+
+    A task is one column of chunks (one chunk across, up to :data:`TASK_SAMPLES` samples
+    deep, or whole traces) over several consecutive chunk rows: about four tasks per thread,
+    so that every thread has work and progress moves, with rows long enough that the
+    inline halo re-read at a task's ends stays a small part of its reads. Volumes of up to
+    :data:`SMALL_VOLUME` voxels get one task per chunk (or per column of whole traces).
+    """
+    threads = threads or os.cpu_count() or 1
+    bounds = [[(a, min(a + int(c), int(n))) for a in range(0, int(n), int(c))] for n, c in zip(shape, chunks)]
+    rows, cols, samples = bounds
+    per = len(samples) if whole_traces else max(1, min(len(samples), TASK_SAMPLES // int(chunks[2])))
+    if np.prod([int(n) for n in shape]) <= SMALL_VOLUME:
+        # re-reading halos costs little here: one chunk per task, so progress moves in
+        # small steps even for a run of a second
+        per = len(samples) if whole_traces else 1
+    stacks = [tuple(samples[k:k + per]) for k in range(0, len(samples), per)]
+    columns = len(cols) * len(stacks)
+    pieces = len(rows) if np.prod([int(n) for n in shape]) <= SMALL_VOLUME else \
+        max(1, min(len(rows), -(-4 * threads // columns)))
+    step = -(-len(rows) // pieces)
+    return [(tuple(rows[i:i + step]), col, stack) for i in range(0, len(rows), step) for col in cols
+            for stack in stacks]
+
+
+def write_regions(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], sources: Sequence[Any], fn,
+                  *, halo: Sequence[int], n_partial: int = 0, chunks: Sequence[int] | None = None,
+                  whole_traces: bool = False, progress=None, status: str | None = None,
+                  compute=None) -> np.ndarray:
+    """Write output volumes chunk by chunk, each chunk computed from the sources' voxels of
+    that chunk and its halo, read straight from zarr inside the task.
+
+    Each task (:func:`region_tasks`) walks a column of chunks along the inlines: it reads
+    every chunk row of the sources once, with its halo (reflected at the volume's edges,
+    :func:`reflect_indices`), calls ``fn`` per output chunk and writes the results into
+    the outputs' zarr chunks. Tasks share nothing, so the memory held is the tasks in
+    flight × a few chunk rows of one column, whatever the volume size, and the result
+    does not depend on the chunking when ``fn`` depends only on the padded block.
+
+    Parameters
+    ----------
+    outputs : sequence of (Dataset, path)
+        Output volumes (their ``data`` is never computed: only its shape and dtype are
+        used) and where to write each.
+    sources : sequence of zarr arrays or volume paths
+        Input volumes of the outputs' shape (a path is a volume folder; its ``data`` is read).
+    fn : callable
+        ``fn(blocks, index, region) -> (outputs, partial)``: ``blocks`` are the padded
+        source blocks, ``index`` the source indices of their voxels per axis (e.g. to pad a
+        trace mask the same way: ``mask[np.ix_(index[0], index[1])]``), ``region`` the
+        output slices; returns one array of the region's shape per output and a float
+        vector of ``n_partial`` statistics. Must be picklable to run on a cluster.
+    halo : (int, int, int)
+        Voxels read beyond the region on each side, per axis.
+    n_partial : int
+        Length of the statistics vector ``fn`` returns.
+    chunks : (int, int, int), optional
+        zarr chunks of the outputs, and the regions (default :data:`~aaspi_py.volume.DEFAULT_CHUNKS`).
+    whole_traces : bool
+        Call ``fn`` on whole traces (regions one chunk across, all samples deep) instead of
+        one chunk at a time.
+    progress, status, compute
+        As in :func:`write_volumes`.
+
+    Returns
+    -------
+    ndarray of shape (n_partial,)
+        The partials summed over the regions (float64).
+    """
+    import dask.array as da
+    import zarr
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    from aaspi_py.framework.scheduler import compute as default_compute
+    from aaspi_py.volume import _chunks_for
+
+    compute = compute or default_compute
+    arrays = [zarr.open_array(Path(s) / "data", mode="r", zarr_format=3) if isinstance(s, str | os.PathLike) else s
+              for s in sources]
+    shape = tuple(arrays[0].shape)
+    for a in arrays[1:]:
+        if tuple(a.shape) != shape:
+            raise AaspiError(f"write_regions: sources of shapes {shape} and {tuple(a.shape)}; they must share one grid.")
+    ch = _chunks_for(shape, chunks)
+    targets = [create_volume(ds, path, chunks=ch) for ds, path in outputs]
+    for (_, path), t in zip(outputs, targets):
+        if tuple(t.shape) != shape:
+            raise AaspiError(f"write_regions: output {path} of shape {tuple(t.shape)} for sources of shape {shape}.")
+    job = _RegionJob(fn, arrays, targets, halo, ch, whole_traces)
+    tasks = region_tasks(shape, ch, whole_traces=whole_traces, threads=_threads())
+    token = tokenize(fn, [str(getattr(a, "store_path", id(a))) for a in arrays], [str(p) for _, p in outputs],
+                     tuple(halo), ch, whole_traces)
+    name, jname = f"regions-{token}", f"region-job-{token}"
+    dsk: dict = {jname: job}
+    for t, (rows, col, samples) in enumerate(tasks):
+        dsk[(name, t, 0)] = (_run_task, jname, rows, col, samples)
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[])
+    results = da.Array(graph, name, chunks=((1,) * len(tasks), (1 + n_partial,)), dtype=np.float64)
+    (values,) = compute(results, progress=progress, status=status)
+    release_freed_memory()
+    values = np.asarray(values).reshape(-1, 1 + n_partial)
+    expected = sum(int(np.prod(ds["data"].shape)) for ds, _ in outputs)
+    if int(values[:, 0].sum()) != expected:  # a region lost on the way is an error, never a quiet hole
+        raise AaspiError(f"{int(values[:, 0].sum())} of {expected} output voxels written.")
+    return values[:, 1:].sum(axis=0)
+
+
+def _threads() -> int:
+    """Threads computing at once: the workers' threads on a cluster, else the local ones."""
+    from aaspi_py.framework.scheduler import distributed_active
+
+    if distributed_active():
+        from aaspi_py.framework.scheduler import _distributed_client
+
+        try:
+            return max(1, sum(_distributed_client().nthreads().values()))
+        except Exception:  # noqa: BLE001 - no answer: as many as here
+            pass
+    import dask
+
+    return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
+
+
+def regions_memory(chunks: Sequence[int], shape: Sequence[int], *, halo: Sequence[int], n_inputs: int,
+                   n_outputs: int, work_bytes_per_voxel: float = 8.0, whole_traces: bool = False,
+                   threads: int | None = None) -> int:
+    """Bytes a :func:`write_regions` run holds at most, whatever the volume size.
+
+    Per task in flight (one per thread): about three chunk rows of each input's column
+    (its halo included) and the padded block assembled from them, a working copy of one
+    call's block, the outputs of the call, the kernel's own work arrays
+    (``work_bytes_per_voxel`` per padded voxel of a call), plus the chunks zarr decodes at
+    once to assemble a read (its ``async.concurrency``, 10 by default).
+    """
+    import zarr
+
+    threads = threads or os.cpu_count() or 1
+    ch = [max(1, min(int(c), int(s))) for c, s in zip(chunks, shape)]
+    depth = int(shape[2]) if whole_traces else min(int(shape[2]), max(ch[2], TASK_SAMPLES // ch[2] * ch[2]))
+    call = ch[2] if not whole_traces else int(shape[2])
+    h0, h1, h2 = (int(h) for h in halo)
+    column = (ch[1] + 2 * h1) * (depth + 2 * h2)
+    rows = -(-(ch[0] + 2 * h0) // ch[0]) + 1
+    held = n_inputs * 4 * column * (rows * ch[0] + ch[0] + 2 * h0)
+    padded_call = (ch[0] + 2 * h0) * (ch[1] + 2 * h1) * (call + 2 * h2)
+    decoding = int(zarr.config.get("async.concurrency") or 10) * 4 * int(np.prod(ch))
+    per_task = (held + n_inputs * padded_call * 8 + n_outputs * 4 * ch[0] * ch[1] * call
+                + padded_call * work_bytes_per_voxel + decoding)
+    return int(threads * per_task)
