@@ -135,3 +135,36 @@ def test_kuwahara3d_with_a_separate_guide_volume_equals_the_function(tmp_path, r
     got = aaspi_py.open_volume(res.outputs["kuwahara3d_a_t"])["data"].values
     assert np.array_equal(got, kuwahara([a], (3, 3, 3), selection="guide", guide=g)[0])
     assert not np.array_equal(got, kuwahara(a))  # the guide, not the volume itself, chose
+
+
+def test_outputs_sharing_a_geometry_are_written_as_xarray_writes_each(tmp_path, rng):
+    import json
+
+    from aaspi_py.framework.volume_store import create_volume, create_volumes
+
+    src = aaspi_py.open_volume(aaspi_py.save_volume(rng.normal(size=(9, 13, 20)).astype(np.float32),
+                                                    tmp_path / "x.zarr", chunks=(4, 5, 20)))
+    outs = []
+    for i, units in enumerate(["deg", "Hz", "Hz"]):
+        ds = src.copy()
+        ds.attrs = {"kind": "attribute", "name": f"a{i}", "window": np.int64(i)}
+        ds["data"].attrs = {"units": units}
+        outs.append(ds)
+    made = create_volumes([(ds, tmp_path / f"m{i}.zarr") for i, ds in enumerate(outs)])
+    for i, ds in enumerate(outs):
+        create_volume(ds, tmp_path / f"s{i}.zarr")
+        one, many = tmp_path / f"s{i}.zarr", tmp_path / f"m{i}.zarr"
+        files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(many) for p in many.rglob("*") if p.is_file())
+        for f in files:
+            if f.name == "zarr.json":
+                assert json.loads((one / f).read_text()) == json.loads((many / f).read_text()), f
+            else:
+                assert (one / f).read_bytes() == (many / f).read_bytes(), f
+        made[i][...] = np.full(ds["data"].shape, i, np.float32)
+    # each output's data is its own, and it reads back with its own attributes
+    for i, ds in enumerate(outs):
+        back = aaspi_py.open_volume(tmp_path / f"m{i}.zarr")
+        assert (back["data"].values == i).all() and back.attrs["name"] == f"a{i}"
+        assert back["data"].attrs["units"] == ds["data"].attrs["units"]
+        np.testing.assert_array_equal(back["cdp_x"].values, src["cdp_x"].values)
