@@ -45,7 +45,7 @@ def run(ctx, p):
 
     from aaspi_py import attributes
     from aaspi_py.attributes._regions import AttributeRegions
-    from aaspi_py.framework.volume_store import write_regions
+    from aaspi_py.framework.volume_store import check_memory, regions_memory, write_regions
     from aaspi_py.volume import build_dataset
 
     names = attributes.check_names(p["attributes"], dict.fromkeys(attributes.NAMES))
@@ -56,6 +56,10 @@ def run(ctx, p):
     t0 = time.perf_counter()
     shape = ds["data"].shape
     block = AttributeRegions(names, options, shape=shape, sample_interval=dt, mask=live)
+    chunks = block.chunks(shape, ds["data"].data.chunks)
+    # the families' block work arrays: about 16 float64 arrays per padded voxel (geometric, the largest)
+    check_memory("attributes", regions_memory(chunks, shape, halo=block.halo, n_inputs=1, n_outputs=len(names),
+                                              work_bytes_per_voxel=128.0, whole_traces=True), chunks)
     ctx.check()
     writes = []
     for name in names:
@@ -67,7 +71,7 @@ def run(ctx, p):
     # zarr and writes every attribute of them: memory is the tasks in flight, whatever the
     # survey size, and the attributes of one family share their blocks
     write_regions(writes, [ctx.volume_path(p["volume"], "volume")], block, halo=block.halo,
-                  chunks=block.chunks(shape, ds["data"].data.chunks), whole_traces=True,
+                  chunks=chunks, whole_traces=True,
                   progress=ctx.progress, status="computing attributes")
     seconds = time.perf_counter() - t0
     n_vox = int(np.prod(ds["data"].shape))

@@ -84,3 +84,15 @@ def test_an_attribute_exports_as_segy(project, rng, tmp_path):
         assert list(f.ilines) == list(range(50, 59))
     ds = open_volume(res.outputs["attributes_envelope_test"])
     np.testing.assert_allclose(cube, ds["data"].values, rtol=1e-6)
+
+
+def test_a_chunking_that_cannot_fit_is_refused_before_anything_is_written(project, rng, monkeypatch):
+    from aaspi_py.framework import volume_store
+
+    _write_amplitude(project, rng)
+    monkeypatch.setattr(volume_store, "available_memory", lambda: 1000)  # a kB left
+    with pytest.raises(AaspiError) as e:
+        aaspi_py.run("attributes", project.root, volume="amp", attributes="dip_deviation,glcm_entropy")
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith("attributes needs about ") and "smaller chunks" in msg
+    assert not list(project.volumes_dir.glob("attributes_*"))
