@@ -7,15 +7,17 @@ separation; a redundant attribute raises O_n too. The recommendation therefore m
 separation at the level of the facies, on voxels the mixtures did not see:
 
 * **criterion**: the held-out log posterior of the true facies, log p(m | x) = log f_m(x) −
-  log Σ_m' f_m'(x) with equal priors, where f_m is facies m's mixture (K and covariance model
-  by BIC, exactly as for O_n) fitted on the other folds. Folds are whole polygons for a facies
-  drawn in several polygons, else spatial blocks of the voxels' positions, else seeded random
-  voxels (:func:`assign_folds`): neighbouring voxels share their attribute windows, so random
-  voxels held out next to fitted ones would overstate what a set generalises. Each facies counts equally (mean of
-  the per-facies means), and a voxel counts at most ``log(POSTERIOR_FLOOR)`` against a set, so
-  a handful of voxels far outside every mixture cannot decide the choice. An attribute with
-  the same law in every facies leaves log p(m | x) unchanged in expectation, whatever its
-  shape; on held-out voxels it can only cost (the mixtures overfit it).
+  log Σ_m' f_m'(x) with equal priors, where f_m is facies m's mixture fitted on the other
+  folds (K and covariance model as BIC chose them for O_n on all the facies' voxels, or by
+  BIC on the fold's rest for a set the O_n search did not fit). Folds are whole polygons for
+  a facies drawn in several polygons, else spatial blocks of the voxels' positions, else
+  seeded random voxels (:func:`assign_folds`): neighbouring voxels share their attribute
+  windows, so random voxels held out next to fitted ones would overstate what a set
+  generalises. Each facies counts equally (mean of the per-facies means), and a voxel counts
+  at most ``log(POSTERIOR_FLOOR)`` against a set, so a handful of voxels far outside every
+  mixture cannot decide the choice. An attribute with the same law in every facies leaves
+  log p(m | x) unchanged in expectation, whatever its shape; on held-out voxels it can only
+  cost (the mixtures overfit it).
 * **search**: forward selection (add the attribute that raises the criterion most; stop after
   ``PATIENCE`` steps without a new best), then backward elimination from the parsimonious set.
 * **parsimony rule**: from the best set on the forward path, backward elimination: drop the
@@ -131,9 +133,9 @@ def _block_se(values: np.ndarray, block: np.ndarray) -> float:
     The cluster-robust (sandwich) variance over blocks: Σ_j n_j² (b_j − mean)² / N² × J/(J−1),
     b_j the block means. With one voxel per block it is the usual var/N (times N/(N−1)).
     """
-    ids, inv, n = np.unique(block, return_inverse=True, return_counts=True)
-    if len(ids) < 2:
-        return float("nan")
+    ids, inv = np.unique(block, return_inverse=True)
+    if len(ids) < 2:  # no spread to measure: the accuracy rule alone decides (see _search)
+        return 0.0
     mean = values.mean()
     sums = np.bincount(inv, weights=values - mean)
     return float(math.sqrt((sums**2).sum() * len(ids) / (len(ids) - 1)) / len(values))
