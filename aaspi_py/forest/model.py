@@ -28,6 +28,7 @@ import numpy as np
 
 from aaspi_py.forest.kernel import predict_block
 from aaspi_py.framework.errors import AaspiError
+from aaspi_py.framework.json_values import json_default
 
 FORMAT = "aaspi_py.forest_model"  # the saved-model format name (kept when the code moved)
 VERSION = 1
@@ -215,7 +216,7 @@ class ForestModel:
                 "std": None if self.std is None else self.std.tolist(),
                 "n_trees": self.n_trees, "max_depth": int(self.depths.max(initial=0)),
                 "n_nodes": len(self.feature), "info": self.info}
-        (folder / "model.json").write_text(json.dumps(meta, indent=2, default=_json_default), encoding="utf-8")
+        (folder / "model.json").write_text(json.dumps(meta, indent=2, default=json_default), encoding="utf-8")
         return folder
 
     @classmethod
@@ -244,14 +245,6 @@ class ForestModel:
                    mean=np.asarray(meta["mean"]) if normalize else None,
                    std=np.asarray(meta["std"]) if normalize else None,
                    info=meta.get("info", {}), **arrays)
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def _float32_at_most(t: np.ndarray) -> np.ndarray:

@@ -114,6 +114,8 @@ def create_volumes(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], *,
 
     import zarr
 
+    from aaspi_py.framework.json_values import json_default
+
     made: list[tuple[xr.Dataset, Path]] = []
     arrays = []
     for ds, path in outputs:
@@ -126,13 +128,13 @@ def create_volumes(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], *,
         shutil.copytree(like, path, copy_function=_link_or_copy)
         group = path / "zarr.json"
         meta = json.loads(group.read_text(encoding="utf-8"))
-        meta["attributes"] = json.loads(json.dumps(dict(ds.attrs), default=_json_value))
+        meta["attributes"] = json.loads(json.dumps(dict(ds.attrs), default=json_default))
         group.write_text(json.dumps(meta, indent=2), encoding="utf-8")
         data = path / "data" / "zarr.json"
         meta = json.loads(data.read_text(encoding="utf-8"))
         template = next(d for d, p in made if p == like)
         kept = {k: v for k, v in meta.get("attributes", {}).items() if k not in template["data"].attrs}
-        kept.update(json.loads(json.dumps(dict(ds["data"].attrs), default=_json_value)))
+        kept.update(json.loads(json.dumps(dict(ds["data"].attrs), default=json_default)))
         meta["attributes"] = kept
         data.write_text(json.dumps(meta, indent=2), encoding="utf-8")
         arrays.append(zarr.open_array(path / "data", mode="r+", zarr_format=3))
@@ -170,15 +172,6 @@ def _same_values(x, y) -> bool:
     if lazy_x or lazy_y:
         return lazy_x and lazy_y and x.name == y.name
     return x.shape == y.shape and x.dtype == y.dtype and np.array_equal(x, y)
-
-
-def _json_value(value):
-    """Attribute values as xarray stores them (numpy scalars and arrays as plain JSON)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"attribute value {value!r} cannot be stored")
 
 
 def create_volume(ds: xr.Dataset, path: str | os.PathLike, *, chunks: Sequence[int] | None = None):
