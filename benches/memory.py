@@ -28,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 WORK = Path(os.environ.get("AASPI_MEMORY_WORK", str(Path(__file__).resolve().parent / "_work" / "memory")))
 ATTRS = ("a1", "a2", "a3")
+#: facies of the fixed-size polygons (each on an inline, a crossline and a time slice)
+FACIES = ("f1", "f2", "f3")
 
 #: module runs: name -> (module id, parameters)
 RUNS = {
@@ -39,6 +41,15 @@ RUNS = {
     "rfc3d": ("rfc3d", {"attributes": list(ATTRS), "training_file": "training/memory.txt", "n_trees": 10,
                         "tree_counts": [10], "cv_folds": 2, "permutation_repeats": 0, "probabilities": True}),
     "segy_export": ("segy_export", {"volume": "a1"}),
+    # polygons of a fixed size: the training voxels stay the same while the volume grows
+    "define_training_data": ("define_training_data", {"facies": list(FACIES), "attributes": list(ATTRS),
+                                                      "name": "fixed"}),
+    # one polygon over a whole inline: the training voxels grow with the survey (n_crossline x n_sample)
+    "define_training_data-inline": ("define_training_data", {"facies": ["whole_inline"],
+                                                             "attributes": list(ATTRS), "name": "inline"}),
+    # rfc3d's read of its text training file alone (600 voxels spread over the whole volume)
+    "rfc3d-training-file": ("rfc3d-training-file", {"attributes": list(ATTRS),
+                                                    "training_file": "training/memory.txt"}),
 }
 
 
@@ -70,7 +81,37 @@ def make_project(shape: tuple[int, int, int]) -> Path:
         rows.append(f"{i} {x} {k * 4.0:g} {int(kk // 24) % 3 + 1}")
     (root / "training").mkdir(exist_ok=True)
     (root / "training" / "memory.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    make_polygons(project, shape)
     return root
+
+
+def make_polygons(project, shape: tuple[int, int, int]) -> None:
+    """Three facies of three polygons each (an inline, a crossline and a time slice), the same
+    size at every volume size (about 3 x 1 100 voxels a facies), and one facies whose single
+    polygon covers a whole inline."""
+    from aaspi_py.training import polygons as P
+
+    for m, facies in enumerate(FACIES):
+        c = 20 + 30 * m  # line numbers start at 0; every polygon fits in the 128^3 volume
+        box = [(c, 4.0 * c), (c + 32, 4.0 * c), (c + 32, 4.0 * (c + 32)), (c, 4.0 * (c + 32))]
+        P.save_polygon_to_new_file(project, "inline", c + 5, box, facies=facies, overwrite=True)
+        P.add_polygon(project, facies, "crossline", c + 40, box)
+        P.add_polygon(project, facies, "sample", 4.0 * (c + 10),
+                      [(c, 10), (c + 32, 10), (c + 32, 42), (c, 42)])
+    ni, nx, ns = shape
+    P.save_polygon_to_new_file(project, "inline", ni // 2, [(0, 0.0), (nx - 1, 0.0), (nx - 1, 4.0 * (ns - 1)),
+                                                         (0, 4.0 * (ns - 1))], facies="whole_inline",
+                               overwrite=True)
+
+
+def read_training_file(root: Path, params: dict) -> list:
+    """rfc3d's read of its training file and the attribute values at its voxels, nothing else."""
+    import aaspi_py
+    from aaspi_py.training.voxels import read_training_voxels
+
+    datasets = [aaspi_py.open_volume(root / "volumes" / f"{a}.zarr") for a in params["attributes"]]
+    tv = read_training_voxels(root / params["training_file"], None, datasets, list(params["attributes"]))
+    return [tv]
 
 
 def _model(module: str, params: dict, shape) -> int:
@@ -82,6 +123,8 @@ def _model(module: str, params: dict, shape) -> int:
 
         return memory_needed(shape, len(params["inputs"]), (3, 3, 3), params.get("selection", "each"),
                              DEFAULT_CHUNKS)
+    if module in ("define_training_data", "rfc3d-training-file"):
+        return 0
     from aaspi_py.framework.volume_store import memory_model
 
     return memory_model(shape, len(params.get("inputs", params.get("attributes", ["a1"]))))
@@ -99,10 +142,13 @@ def child(run: str, root: Path) -> dict:
     kuwahara(np.zeros((8, 8, 8), np.float32))  # numba caches loaded
     base = peak_rss_bytes()
     t0 = time.perf_counter()
-    res = aaspi_py.run(module, root, overwrite=True, **params)
+    if module == "rfc3d-training-file":
+        outputs = read_training_file(root, params)
+    else:
+        outputs = aaspi_py.run(module, root, overwrite=True, **params).outputs
     seconds = time.perf_counter() - t0
     shape = aaspi_py.open_volume(root / "volumes" / "a1.zarr")["data"].shape
-    return {"run": run, "shape": list(shape), "seconds": seconds, "outputs": len(res.outputs),
+    return {"run": run, "shape": list(shape), "seconds": seconds, "outputs": len(outputs),
             "base_mb": base / 2**20, "peak_mb": peak_rss_bytes() / 2**20,
             "model_mb": _model(module, params, shape) / 2**20,
             "load": os.getloadavg()[0]}

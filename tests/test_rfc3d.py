@@ -151,6 +151,27 @@ def test_hand_made_file_dead_traces_and_nan_voxels(project, template):
     assert res.report["cv_folds"] == "5-fold, grouped (6 groups)"
 
 
+def test_a_training_file_too_large_for_memory_is_refused_before_it_is_parsed(project, template, monkeypatch):
+    from aaspi_py.training.training_memory import TEXT_FILE_BYTES, training_memory
+
+    rows = syn.copy_into(template, project)
+    need = training_memory(len(rows), 3, (4, 4, 8), per_voxel=TEXT_FILE_BYTES)
+    monkeypatch.setattr("aaspi_py.framework.resources.available_bytes", lambda: need - 1)
+    with pytest.raises(AaspiError) as err:
+        # one tree of 20 nodes: the forest's own check passes, the training file's does not
+        aaspi_py.run("rfc3d", project, training_file=syn.TRAINING, attributes=syn.ATTRS, n_trees=1,
+                     tree_counts=[1], max_voxels=10)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"The rows of {project.root / syn.TRAINING} give {len(rows)} "
+                                                 f"training voxels; with 3 attribute(s) they need about ")
+    assert msg.endswith("; thin the file (rfc3d trains on at most max_voxels of its rows) or free memory.")
+    assert not list(project.volumes_dir.glob("rfc3d_*")) and not list(project.results_dir.iterdir())
+    monkeypatch.setattr("aaspi_py.framework.resources.available_bytes", lambda: need)
+    res = aaspi_py.run("rfc3d", project, training_file=syn.TRAINING, attributes=syn.ATTRS, n_trees=1,
+                       tree_counts=[1], max_voxels=10, cv_folds=2, permutation_repeats=0)
+    assert res.report["classes"] == ["top", "middle", "bottom"]
+
+
 def _bad_rows(rows, k, row):
     rows = list(rows)
     rows[k] = row

@@ -174,6 +174,40 @@ def test_only_chunks_holding_training_voxels_are_read():
     assert read_values([ds], index)[:, 0].tolist() == [8.0, 4 * 36 + 4 * 6 + 5, 72.0]
 
 
+def test_a_polygon_over_a_whole_inline_gives_the_whole_inline_as_numpy_reads_it(project):
+    """Training voxels grow with the polygons (not with the volume): a polygon covering a whole
+    inline of a volume stored in many chunks gives exactly that inline's values."""
+    shape = (9, 20, 36)
+    values = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    aaspi_py.save_volume(values, project.volumes_dir / "v.zarr", inline=np.arange(100, 109),
+                         crossline=np.arange(1, 21), sample=np.arange(36) * 2.0, chunks=(4, 6, 8))
+    P.save_polygon_to_new_file(project, "inline", 104, [(1, 0), (20, 0), (20, 70), (1, 70)], facies="all")
+    ts = aaspi_py.training_set(project, facies=["all"], attributes=["v"])
+    # ordered by inline, crossline, sample: the inline slice in C order
+    assert np.array_equal(ts.values[:, 0], values[4].ravel().astype(np.float64))
+    assert np.array_equal(ts.positions[:, 1], np.repeat(np.arange(1, 21), 36))
+
+
+def test_a_training_set_too_large_for_memory_is_refused_in_one_line(survey, monkeypatch, capsys):
+    from aaspi_py.training.training_memory import training_memory
+
+    # salt's first polygon (12 live nodes) fits; with its second (6 more) the training set does not
+    fits = training_memory(12, 2, (3, 3, 3))
+    monkeypatch.setattr("aaspi_py.framework.resources.available_bytes", lambda: fits)
+    code = main(["run", "define_training_data", "-p", str(survey.root), "--facies", "salt,shale",
+                 "--attributes", "a,b", "--name", "big"])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("aaspi: error: The polygons of facies 'salt' give 18 training voxels; with 2 "
+                             "attribute(s) they need about "), err
+    assert err[0].endswith("is available; draw smaller or fewer polygons, or split the facies over several "
+                           "training sets."), err
+    assert not (survey.training_dir / "big").exists()
+    # with the memory the whole set needs (both facies, 31 voxels, counted per polygon) it runs
+    monkeypatch.setattr("aaspi_py.framework.resources.available_bytes", lambda: training_memory(35, 2, (3, 3, 3)))
+    assert len(aaspi_py.training_set(survey, facies=["salt", "shale"], attributes=["a", "b"])) == 31
+
+
 # ---------------------------------------------------------------- module
 
 class TestDefineTrainingData(ModuleContract):

@@ -219,7 +219,11 @@ def polygon_voxels(polygon: Polygon, grid: Grid, source: str = "unsaved polygon"
 
     Rows are in lexicographic order of the indices.
     """
-    mask = slice_mask(polygon, grid, source)
+    return mask_voxels(slice_mask(polygon, grid, source), polygon, grid)
+
+
+def mask_voxels(mask: np.ndarray, polygon: Polygon, grid: Grid) -> np.ndarray:
+    """Voxel indices, shape (V, 3), of the nodes of ``mask`` (:func:`slice_mask` of ``polygon``)."""
     line = grid.line_index(polygon.slice, polygon.line)
     a, b = np.nonzero(mask)
     fixed = np.full(a.shape, line)

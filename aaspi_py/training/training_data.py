@@ -24,7 +24,7 @@ training voxels are read.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,8 @@ import numpy as np
 from aaspi_py.framework.errors import AaspiError
 from aaspi_py.framework.project import Project
 from aaspi_py.training.facies_file import FaciesFile, fmt_number, read_facies
-from aaspi_py.training.rasterize import Grid, polygon_voxels
+from aaspi_py.training.rasterize import Grid, mask_voxels, slice_mask
+from aaspi_py.training.training_memory import check_training_memory
 from aaspi_py.training.training_set import TrainingSet
 from aaspi_py.volume import open_volume
 
@@ -98,8 +99,18 @@ def _span(c: np.ndarray) -> str:
     return f"{fmt_number(c[0])}..{fmt_number(c[-1])} ({len(c)})"
 
 
-def collect_voxels(files: Sequence[FaciesFile], grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def collect_voxels(files: Sequence[FaciesFile], grid: Grid, check: Callable[[int, int], None] | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rasterise every polygon of every facies file.
+
+    Parameters
+    ----------
+    files : facies files, in class order
+    grid : the attribute volumes' grid
+    check : callable, optional
+        Called with the running count of voxels and the facies file position, after each
+        polygon is rasterised and before its voxels are listed, so a training set too large
+        for memory is refused while only slice masks are held.
 
     Returns
     -------
@@ -109,10 +120,15 @@ def collect_voxels(files: Sequence[FaciesFile], grid: Grid) -> tuple[np.ndarray,
     polygon : int array of shape (V,), polygon id within its facies file
     """
     lin_all, fac_all, pid_all = [], [], []
+    total = 0
     for m, ff in enumerate(files):
         lins, orders = [], []
         for order, poly in enumerate(ff.polygons):
-            vox = polygon_voxels(poly, grid, ff.source)
+            mask = slice_mask(poly, grid, ff.source)
+            total += int(np.count_nonzero(mask))
+            if check is not None:
+                check(total, m)
+            vox = mask_voxels(mask, poly, grid)
             lins.append(np.ravel_multi_index(vox.T, grid.shape))
             orders.append(np.full(len(vox), order))
         if not lins:
@@ -212,7 +228,15 @@ def extract_training_set(
     names = [_volume_name(a) for a in attributes]
     grid = check_same_grid(list(zip(names, datasets)))
 
-    index, fac, pid = collect_voxels(files, grid)
+    chunks = datasets[0]["data"].data.chunksize if hasattr(datasets[0]["data"].data, "chunksize") \
+        else datasets[0]["data"].shape
+
+    def fits(n_voxels: int, m: int) -> None:
+        facies_so_far = ", ".join(f"'{ff.facies}'" for ff in files[:m + 1])
+        check_training_memory(n_voxels, len(datasets), chunks, f"The polygons of facies {facies_so_far}",
+                              "draw smaller or fewer polygons, or split the facies over several training sets")
+
+    index, fac, pid = collect_voxels(files, grid, fits)
     for m, ff in enumerate(files):
         if not ff.polygons:
             raise AaspiError(f"{ff.source} has no polygons; draw and add polygons for facies '{ff.facies}'.")

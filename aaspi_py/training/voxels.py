@@ -187,6 +187,8 @@ def read_training_voxels(path: str | os.PathLike, skip: int | None, datasets: li
     TrainingVoxels
     """
     path = Path(path)
+    if path.is_file():  # a missing file is refused by the reader, in its own words
+        _check_memory(path, skip, datasets)
     rows = read_text_training_file(path, skip)
     lines = row_line_numbers(path, skip)
     positions, raw = rows[:, :3], rows[:, 3]
@@ -227,6 +229,21 @@ def read_training_voxels(path: str | os.PathLike, skip: int | None, datasets: li
     return TrainingVoxels(positions=positions, lines=lines, index=idx, classes=classes,
                           values=values, class_names=class_names,
                           polygon=polygon_ids(path, positions, classes))
+
+
+def _check_memory(path: Path, skip: int | None, datasets: list[xr.Dataset]) -> None:
+    """Refuse a file whose rows cannot be held in memory, before parsing them (a count
+    of the lines costs one pass and no memory)."""
+    from aaspi_py.training.training_memory import TEXT_FILE_BYTES, check_training_memory
+
+    with open(path, encoding="utf-8") as fh:
+        n_rows = sum(1 for lineno, line in enumerate(fh, 1) if line.strip() and not (
+            (skip is not None and lineno <= skip) or (skip is None and line.lstrip().startswith("#"))))
+    data = datasets[0]["data"].data
+    chunks = data.chunksize if hasattr(data, "chunksize") else data.shape
+    check_training_memory(n_rows, len(datasets), chunks, f"The rows of {path}",
+                          "thin the file (rfc3d trains on at most max_voxels of its rows) or free memory",
+                          per_voxel=TEXT_FILE_BYTES)
 
 
 def extract(datasets: list[xr.Dataset], idx: np.ndarray) -> np.ndarray:
