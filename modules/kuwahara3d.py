@@ -16,32 +16,15 @@ def outputs(ctx, p):
     return [ctx.planned_volume(_what(n)) for n in p["inputs"]]
 
 
-def _check_memory(ctx, p, volumes):
-    """Each block is filtered with a halo of window - 1: about 12 float64 copies per thread."""
-    import os
-
-    import dask
-    import numpy as np
-
-    from aaspi_py.framework.resources import check_memory
-
-    chunks = volumes[0]["data"].data.chunksize
-    block = np.prod([c + w - 1 for c, w in zip(chunks, p["window"])])
-    threads = dask.config.get("num_workers", None) or os.cpu_count() or 1
-    check_memory(12.0 * 8 * block * len(volumes) * threads,
-                 f"kuwahara3d with window {'x'.join(map(str, p['window']))} on {len(volumes)} volume(s)",
-                 "use a smaller window or fewer inputs per run")
-
-
 def run(ctx, p):
     import time
 
     import numpy as np
 
     from aaspi_py.filters.kuwahara import global_variances
-    from aaspi_py.filters.kuwahara3d_steps import N_CHANGE, FilterRegion, memory_needed
+    from aaspi_py.filters.kuwahara3d_steps import N_CHANGE, FilterRegion, check_memory
     from aaspi_py.framework.errors import AaspiError
-    from aaspi_py.framework.volume_store import check_memory, write_regions
+    from aaspi_py.framework.volume_store import write_regions
     from aaspi_py.volume import build_dataset
 
     names = list(p["inputs"])
@@ -53,8 +36,10 @@ def run(ctx, p):
         raise AaspiError(f"The 'inputs' of kuwahara3d name the same volume twice ({', '.join(names)}); list each once.")
     window = tuple(p["window"])
     volumes = ctx.open_volumes(names, "inputs")
-    _check_memory(ctx, p, volumes)
     first = volumes[0]
+    # one memory model (tasks in flight x chunk rows with their halo and the kernel's work
+    # arrays), checked once before anything is read or written
+    check_memory(first["data"].shape, len(names), window, p["selection"], first["data"].data.chunksize)
     masks = [ds["trace_mask"].values.astype(bool) for ds in volumes]
     # volumes that choose together share their live traces
     mask = np.logical_and.reduce(masks)
@@ -73,8 +58,6 @@ def run(ctx, p):
 
     data = [ds["data"].data for ds in volumes]
     chunks = tuple(c[0] for c in data[0].chunks)
-    check_memory("kuwahara3d", memory_needed(first["data"].shape, len(names), window, p["selection"], chunks),
-                 chunks)
     scales = None
     if p["selection"] == "joint":
         scales = list(ctx.compute(*global_variances(data, mask, compute=False),

@@ -276,9 +276,35 @@ def test_memory_hungry_parameters_are_refused_up_front(amp, capsys, monkeypatch)
     assert time.perf_counter() - t0 < 10
     monkeypatch.setattr("aaspi_py.framework.resources.available_bytes", lambda: 10_000)
     code, _, err = cli(capsys, "run", "kuwahara3d", "-p", amp.root, "--set", "inputs=amp", "--set", "window=7,7,7")
+    # no window, chunking or number of inputs fits in 10 kB: only freeing memory helps
     one_error(code, err, "aaspi: error: kuwahara3d with window 7x7x7 on 1 volume(s) needs about",
-              "but 9.77 KiB is available; use a smaller window")
+              "for chunks of 8x8x16 voxels but only 9.77 KiB is available; free memory.")
     assert amp.volumes() == ["amp"] and _hidden(amp.root) == []
+
+
+def test_kuwahara3d_memory_refusal_names_the_window_and_the_chunks_that_fit(project, rng, capsys, monkeypatch):
+    import re
+
+    from aaspi_py.filters.kuwahara3d_steps import memory_needed
+
+    shape = chunks = (48, 48, 32)
+    aaspi_py.save_volume(rng.standard_normal(shape).astype("f4"), project.volumes_dir / "amp.zarr", chunks=chunks)
+    before = snapshot(project.root)
+    have = memory_needed(shape, 1, (9, 9, 9), "each", chunks) - 1  # a byte short
+    monkeypatch.setattr("aaspi_py.framework.resources.available_bytes", lambda: have)
+    code, _, err = cli(capsys, "run", "kuwahara3d", "-p", project.root, "--set", "inputs=amp", "--set", "window=9,9,9")
+    one_error(code, err, "aaspi: error: kuwahara3d with window 9x9x9 on 1 volume(s) needs about",
+              "for chunks of 48x48x32 voxels", "; use a smaller window (", ", or rewrite the inputs with smaller "
+              "chunks (", ", or free memory.")
+    assert {k: v for k, v in snapshot(project.root).items() if not k.startswith("logs/")} == before
+    # what the line names does fit, by the same memory model, and the suggested window runs
+    window = tuple(int(v) for v in re.search(r"smaller window \((\d+)x(\d+)x(\d+) fits\)", err[0]).groups())
+    smaller = tuple(int(v) for v in re.search(r"smaller chunks \((\d+)x(\d+)x(\d+) fits", err[0]).groups())
+    assert window == (7, 7, 7) and memory_needed(shape, 1, window, "each", chunks) <= have
+    assert smaller[2] == 32 and memory_needed(shape, 1, (9, 9, 9), "each", smaller) <= have
+    code, _, err = cli(capsys, "run", "kuwahara3d", "-p", project.root, "--set", "inputs=amp", "--set",
+                       "window=7,7,7", "--quiet")
+    assert code == 0 and project.volumes() == ["amp", "kuwahara3d_amp_test"], err
 
 
 def test_polygon_on_a_volume_not_in_the_project_is_refused(amp, capsys):

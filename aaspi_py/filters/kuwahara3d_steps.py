@@ -75,7 +75,8 @@ class FilterRegion:
 
 
 def memory_needed(shape, n_inputs, window, selection, chunks):
-    """Bytes a kuwahara3d run holds at most (see :func:`aaspi_py.framework.volume_store.regions_memory`)."""
+    """Bytes a kuwahara3d run holds at most: its one memory model (see
+    :func:`aaspi_py.framework.volume_store.regions_memory`), checked by :func:`check_memory`."""
     from aaspi_py.framework.volume_store import regions_memory
 
     # joint and guide keep float64 means and variances of every input, a score and an index;
@@ -84,3 +85,41 @@ def memory_needed(shape, n_inputs, window, selection, chunks):
     n_read = n_inputs + (1 if selection == "guide" else 0)
     return regions_memory(chunks, shape, halo=[w - 1 for w in window], n_inputs=n_read, n_outputs=n_inputs,
                           work_bytes_per_voxel=work)
+
+
+def check_memory(shape, n_inputs, window, selection, chunks, *, available: int | None = None) -> None:
+    """Refuse, in one line and before anything is read, a run whose memory model
+    (:func:`memory_needed`) exceeds the memory available (the smallest worker's limit on a
+    cluster).
+
+    The line names every change that would make it fit: a smaller window (the largest that
+    fits), smaller chunks (the largest that fit), and with ``selection = each`` fewer inputs
+    per run (each input is filtered on its own, so runs of fewer inputs give the same
+    outputs); ``joint`` and ``guide`` need their inputs together.
+    """
+    from aaspi_py.framework import volume_store
+
+    available = volume_store.available_memory() if available is None else available
+    window = tuple(int(w) for w in window)
+    chunks = tuple(int(c) for c in chunks)
+    needed = memory_needed(shape, n_inputs, window, selection, chunks)
+    if needed <= available:
+        return
+    fixes = []
+    odd = all(w % 2 for w in window)  # odd windows stay odd: centred on the voxel
+    for k in range(max(window) - 1, 0, -1):
+        if odd and k % 2 == 0:
+            continue
+        smaller = tuple(min(w, k) for w in window)
+        if memory_needed(shape, n_inputs, smaller, selection, chunks) <= available:
+            fixes.append(f"use a smaller window ({'x'.join(map(str, smaller))} fits)")
+            break
+    if selection == "each":
+        for n in range(n_inputs - 1, 0, -1):
+            if memory_needed(shape, n, window, selection, chunks) <= available:
+                fixes.append(f"filter fewer inputs per run ({n} fit)")
+                break
+    volume_store.check_memory(
+        f"kuwahara3d with window {'x'.join(map(str, window))} on {n_inputs} volume(s)", needed, chunks,
+        available=available, fixes=fixes,
+        needed_for=lambda ch: memory_needed(shape, n_inputs, window, selection, ch))

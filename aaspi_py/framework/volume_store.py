@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,14 +88,57 @@ def available_memory() -> int:
     return available_bytes()
 
 
-def check_memory(what: str, needed: int, chunks: Sequence[int], *, available: int | None = None) -> None:
-    """Refuse, in one line, a run whose chunks in flight cannot fit in memory."""
+def check_memory(what: str, needed: int, chunks: Sequence[int], *, available: int | None = None,
+                 needed_for: Callable[[tuple[int, int, int]], int] | None = None,
+                 fixes: Sequence[str] = ()) -> None:
+    """Refuse, in one line, a run whose memory model exceeds the memory available.
+
+    Parameters
+    ----------
+    what : str
+        The run, e.g. "kuwahara3d with window 7x7x7 on 2 volume(s)".
+    needed : int
+        Its memory model in bytes, for ``chunks``.
+    chunks : (int, int, int)
+        The inputs' chunk shape.
+    available : int, optional
+        Bytes available (default :func:`available_memory`).
+    needed_for : callable, optional
+        The model for another chunk shape: the message then names the largest chunks
+        (inlines and crosslines halved, down to 8) that fit, if any.
+    fixes : sequence of str
+        Other changes that would make the run fit (e.g. "use a smaller window (5x5x5 fits)"),
+        named before the chunks.
+    """
+    from aaspi_py.framework.resources import format_bytes
+
     available = available_memory() if available is None else available
-    if needed > available:
-        raise AaspiError(
-            f"{what} needs about {needed / 2**20:.0f} MB for chunks of {'x'.join(map(str, chunks))} voxels "
-            f"but only {available / 2**20:.0f} MB are available; rewrite the inputs with smaller chunks "
-            f"(aaspi import-segy --chunks, e.g. 64,64,128) or free memory.")
+    if needed <= available:
+        return
+    fixes = list(fixes)
+    if needed_for is None:
+        fixes.append("rewrite the inputs with smaller chunks (aaspi_py.import_segy(..., chunks=...))")
+    else:
+        smaller = chunks_that_fit(chunks, needed_for, available)
+        if smaller is not None:
+            shape = "x".join(map(str, smaller))
+            fixes.append(f"rewrite the inputs with smaller chunks ({shape} fits: "
+                         f"aaspi_py.import_segy(..., chunks={tuple(smaller)}))")
+    fixes.append("free memory")
+    raise AaspiError(f"{what} needs about {format_bytes(needed)} for chunks of {'x'.join(map(str, chunks))} "
+                     f"voxels but only {format_bytes(available)} is available; {', or '.join(fixes)}.")
+
+
+def chunks_that_fit(chunks: Sequence[int], needed_for: Callable[[tuple[int, int, int]], int],
+                    available: int) -> tuple[int, int, int] | None:
+    """The first of ``chunks`` with inlines and crosslines halved again and again (down to 8)
+    whose memory model ``needed_for`` fits in ``available`` bytes, or None."""
+    a, b, c = (int(x) for x in chunks)
+    while a > 8 or b > 8:
+        a, b = max(8, a // 2), max(8, b // 2)
+        if needed_for((a, b, c)) <= available:
+            return a, b, c
+    return None
 
 
 # ---------------------------------------------------------------- writing
