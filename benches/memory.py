@@ -2,10 +2,20 @@
 
 SPEC §6: memory is bounded whatever the volume size; the peak RSS of a module at 384³ must
 be within 1.3x of its peak at 128³. For each size the parent writes a project of three
-float32 attribute volumes (chunk by chunk, ``benches/_work/memory``, deleted afterwards)
-and a text training file, then runs each module in a child process (``aaspi_py.run`` with
-the default ``threads`` scheduler) that reports its own peak RSS (VmHWM) and the volume's
-memory model (kuwahara3d: the one it checks before computing, :func:`aaspi_py.filters.kuwahara3d_steps.memory_needed`; others: :func:`aaspi_py.framework.volume_store.memory_model`).
+float32 attribute volumes (chunk by chunk, ``benches/_work/memory``, deleted afterwards),
+a text training file of 600 voxels spread over the volume, facies polygons and a SEG-Y
+export of one volume, then runs each module in a child process (``aaspi_py.run`` with the
+default ``threads`` scheduler) that reports its own peak RSS (VmHWM) and the run's memory
+model: kuwahara3d the one it checks before computing
+(:func:`aaspi_py.filters.kuwahara3d_steps.memory_needed`); define_training_data and rfc3d's
+read of its training file :func:`aaspi_py.training.training_memory.training_memory` for the
+training voxels they found; the others :func:`aaspi_py.framework.volume_store.memory_model`.
+
+Training sets are measured twice: polygons of a fixed size on inline, crossline and time
+slices (``define_training_data``: the same 9 778 voxels at every size, so the peak must not
+grow) and one polygon covering a whole inline (``define_training_data-inline``: the voxels,
+and so the memory, grow with n_crossline x n_sample, as they must). ``rfc3d-training-file``
+is rfc3d's read of its text training file alone (training and prediction are in ``rfc3d``).
 
 Run: ``.venv/bin/python benches/memory.py [--sizes 128,256,384] [--modules kuwahara3d,...]``
 (``--sizes 600x600x400`` for the large check of ``make test-slow``).
@@ -41,6 +51,7 @@ RUNS = {
     "rfc3d": ("rfc3d", {"attributes": list(ATTRS), "training_file": "training/memory.txt", "n_trees": 10,
                         "tree_counts": [10], "cv_folds": 2, "permutation_repeats": 0, "probabilities": True}),
     "segy_export": ("segy_export", {"volume": "a1"}),
+    "segy_import": ("segy_import", {"src": "memory.sgy", "volume": "imported"}),
     # polygons of a fixed size: the training voxels stay the same while the volume grows
     "define_training_data": ("define_training_data", {"facies": list(FACIES), "attributes": list(ATTRS),
                                                       "name": "fixed"}),
@@ -82,6 +93,7 @@ def make_project(shape: tuple[int, int, int]) -> Path:
     (root / "training").mkdir(exist_ok=True)
     (root / "training" / "memory.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
     make_polygons(project, shape)
+    aaspi_py.export_segy(project.volumes_dir / "a1.zarr", root / "memory.sgy")  # for segy_import
     return root
 
 
@@ -114,17 +126,18 @@ def read_training_file(root: Path, params: dict) -> list:
     return [tv]
 
 
-def _model(module: str, params: dict, shape) -> int:
-    """The memory model the module checks before computing (kuwahara3d), or the blockwise one."""
-    from aaspi_py.volume import DEFAULT_CHUNKS
-
+def _model(module: str, params: dict, shape, chunks, n_voxels: int) -> int:
+    """The memory model the module checks before computing (kuwahara3d, training sets), or
+    the blockwise one."""
     if module == "kuwahara3d":
         from aaspi_py.filters.kuwahara3d_steps import memory_needed
 
-        return memory_needed(shape, len(params["inputs"]), (3, 3, 3), params.get("selection", "each"),
-                             DEFAULT_CHUNKS)
+        return memory_needed(shape, len(params["inputs"]), (3, 3, 3), params.get("selection", "each"), chunks)
     if module in ("define_training_data", "rfc3d-training-file"):
-        return 0
+        from aaspi_py.training import training_memory as tm
+
+        per_voxel = tm.EXTRACT_BYTES if module == "define_training_data" else tm.TEXT_FILE_BYTES
+        return tm.training_memory(n_voxels, len(params["attributes"]), chunks, per_voxel=per_voxel)
     from aaspi_py.framework.volume_store import memory_model
 
     return memory_model(shape, len(params.get("inputs", params.get("attributes", ["a1"]))))
@@ -144,13 +157,16 @@ def child(run: str, root: Path) -> dict:
     t0 = time.perf_counter()
     if module == "rfc3d-training-file":
         outputs = read_training_file(root, params)
+        n_voxels = len(outputs[0])
     else:
-        outputs = aaspi_py.run(module, root, overwrite=True, **params).outputs
+        res = aaspi_py.run(module, root, overwrite=True, **params)
+        outputs, n_voxels = res.outputs, int(res.report.get("voxels", 0))
     seconds = time.perf_counter() - t0
-    shape = aaspi_py.open_volume(root / "volumes" / "a1.zarr")["data"].shape
-    return {"run": run, "shape": list(shape), "seconds": seconds, "outputs": len(outputs),
+    data = aaspi_py.open_volume(root / "volumes" / "a1.zarr")["data"].data
+    return {"run": run, "shape": list(data.shape), "seconds": seconds, "outputs": len(outputs),
             "base_mb": base / 2**20, "peak_mb": peak_rss_bytes() / 2**20,
-            "model_mb": _model(module, params, shape) / 2**20,
+            "model_mb": _model(module, params, data.shape, data.chunksize, n_voxels) / 2**20,
+            "voxels": n_voxels,
             "load": os.getloadavg()[0]}
 
 
@@ -176,7 +192,8 @@ def main() -> None:
     runs = args.modules.split(",")
     table: dict[str, list[dict]] = {r: [] for r in runs}
     print(f"peak RSS per module run (fresh process, threads scheduler, {os.cpu_count()} cores); "
-          f"load average {os.getloadavg()[0]:.1f} at start", flush=True)
+          f"load average {os.getloadavg()[0]:.1f} at start; /proc/loadavg: "
+          f"{Path('/proc/loadavg').read_text().strip()}", flush=True)
     try:
         for shape in shapes:
             root = make_project(shape)
@@ -184,7 +201,9 @@ def main() -> None:
                 row = run_child(r, root)
                 table[r].append(row)
                 print(f"  {r:<18s} {'x'.join(map(str, shape)):>12s}: peak {row['peak_mb']:6.0f} MB "
-                      f"(after imports {row['base_mb']:.0f} MB, model {row['model_mb']:.0f} MB of blocks in flight), "
+                      f"(after imports {row['base_mb']:.0f} MB, model {row['model_mb']:.0f} MB"
+                      + (f" for {row['voxels']} training voxels" if row["voxels"] else " of blocks in flight")
+                      + "), "
                       f"{row['seconds']:.1f} s, load {row['load']:.1f}", flush=True)
             shutil.rmtree(root, ignore_errors=True)
     finally:

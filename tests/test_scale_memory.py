@@ -1,5 +1,6 @@
-"""Bounded memory at survey size (SPEC §6): kuwahara3d on a 600 x 600 x 400 volume, in a fresh
-process, peaks within 1.3x of the same run on a 128³ volume (``make test-slow``)."""
+"""Bounded memory at survey size (SPEC §6): kuwahara3d, define_training_data with polygons of a
+fixed size and rfc3d's read of its text training file on a 600 x 600 x 400 volume, in a fresh
+process, peak within 1.3x of the same run on a 128³ volume (``make test-slow``)."""
 
 from __future__ import annotations
 
@@ -31,11 +32,12 @@ def memory_bench(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("run", ["kuwahara3d", "kuwahara3d-joint"])
-def test_kuwahara3d_peak_memory_at_600x600x400_stays_near_a_small_volume(memory_bench, run):
+@pytest.mark.parametrize("run", ["kuwahara3d", "kuwahara3d-joint", "define_training_data", "rfc3d-training-file"])
+def test_peak_memory_at_600x600x400_stays_near_a_small_volume(memory_bench, run):
     module, roots = memory_bench
     small = module.run_child(run, roots[(128, 128, 128)])
     large = module.run_child(run, roots[(600, 600, 400)])
     assert large["shape"] == [600, 600, 400] and large["outputs"] == small["outputs"] >= 1
+    assert large["voxels"] == small["voxels"]  # the same training voxels (none for kuwahara3d)
     # 66x the voxels of the small volume, yet the peak stays within 1.3x of its peak
     assert large["peak_mb"] <= 1.3 * small["peak_mb"], (small, large)
