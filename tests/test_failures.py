@@ -305,6 +305,15 @@ def test_kuwahara3d_memory_refusal_names_the_window_and_the_chunks_that_fit(proj
     code, _, err = cli(capsys, "run", "kuwahara3d", "-p", project.root, "--set", "inputs=amp", "--set",
                        "window=7,7,7", "--quiet")
     assert code == 0 and project.volumes() == ["amp", "kuwahara3d_amp_test"], err
+    # two inputs chosen each for itself, a byte short: one input per run fits, no window of
+    # one voxel (which filters nothing) is offered
+    aaspi_py.save_volume(rng.standard_normal(shape).astype("f4"), project.volumes_dir / "amp2.zarr", chunks=chunks)
+    have = memory_needed(shape, 2, (3, 3, 3), "each", chunks) - 1
+    code, _, err = cli(capsys, "run", "kuwahara3d", "-p", project.root, "--set", "inputs=amp,amp2", "--overwrite")
+    one_error(code, err, "aaspi: error: kuwahara3d with window 3x3x3 on 2 volume(s) needs about",
+              "; filter at most 1 input(s) per run, or ")
+    assert "smaller window" not in err[0] and memory_needed(shape, 1, (3, 3, 3), "each", chunks) <= have
+    assert project.volumes() == ["amp", "amp2", "kuwahara3d_amp_test"]
 
 
 def test_polygon_on_a_volume_not_in_the_project_is_refused(amp, capsys):

@@ -93,7 +93,7 @@ def check_memory(shape, n_inputs, window, selection, chunks, *, available: int |
     cluster).
 
     The line names every change that would make it fit: a smaller window (the largest that
-    fits), smaller chunks (the largest that fit), and with ``selection = each`` fewer inputs
+    fits, odd when the window is, at least 3 voxels along some axis), smaller chunks (the largest that fit), and with ``selection = each`` fewer inputs
     per run (each input is filtered on its own, so runs of fewer inputs give the same
     outputs); ``joint`` and ``guide`` need their inputs together.
     """
@@ -107,7 +107,8 @@ def check_memory(shape, n_inputs, window, selection, chunks, *, available: int |
         return
     fixes = []
     odd = all(w % 2 for w in window)  # odd windows stay odd: centred on the voxel
-    for k in range(max(window) - 1, 0, -1):
+    # down to 3 (2 for even windows): a window of one voxel filters nothing
+    for k in range(max(window) - 1, 2 if odd else 1, -1):
         if odd and k % 2 == 0:
             continue
         smaller = tuple(min(w, k) for w in window)
@@ -117,7 +118,7 @@ def check_memory(shape, n_inputs, window, selection, chunks, *, available: int |
     if selection == "each":
         for n in range(n_inputs - 1, 0, -1):
             if memory_needed(shape, n, window, selection, chunks) <= available:
-                fixes.append(f"filter fewer inputs per run ({n} fit)")
+                fixes.append(f"filter at most {n} input(s) per run")
                 break
     volume_store.check_memory(
         f"kuwahara3d with window {'x'.join(map(str, window))} on {n_inputs} volume(s)", needed, chunks,

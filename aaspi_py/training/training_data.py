@@ -18,7 +18,9 @@ Rules:
 
 Voxels are ordered by facies, then polygon (file order), then inline, crossline, sample.
 Values are read with one point-wise dask gather per volume, so only the chunks holding
-training voxels are read.
+training voxels are read, a few at a time (one task per chunk): memory grows with the
+training voxels, not with the volume, and a training set too large for memory is refused
+before its voxels are listed (:mod:`aaspi_py.training.training_memory`).
 """
 
 from __future__ import annotations
