@@ -35,7 +35,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 # Reassociation lets LLVM vectorise the sums over nodes (in one fixed order for every
-# voxel); no nnan/ninf flags, so the finiteness test of the inputs is kept.
+# voxel); no nnan/ninf flags, as voxels with a missing attribute must be recognised.
 _FAST = {"reassoc", "contract", "nsz", "arcp"}
 _OPTS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": _FAST}
 
@@ -69,6 +69,13 @@ def _larger(typingctx, a, b):
         return builder.select(above, args[0], args[1], flags=("fast",))
 
     return sig, codegen
+
+
+@njit(cache=True, nogil=True)
+def _finite(x):
+    """Whether ``x`` is finite; without fast-math flags (numba's ``isfinite`` tests
+    ``x - x``, which reassociation folds to 0)."""
+    return abs(x) < math.inf
 
 
 @njit(inline="always", **_OPTS)
@@ -165,7 +172,7 @@ def map_voxels(values, trace_live, n_samples, center, scale, offset, weights, bi
         finite = True
         for j in range(d):
             xj = (np.float64(values[j, v]) - center[j]) / scale[j] - offset[j]
-            finite = finite and np.isfinite(xj)
+            finite = finite and _finite(xj)
             x[j] = xj
         if not finite:
             continue
