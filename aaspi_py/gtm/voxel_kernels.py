@@ -21,7 +21,10 @@ Numerics, for a voxel x (standardised, centred like the node centres y_k):
   number (subnormal arithmetic is ~100x slower);
 - ``exp`` is evaluated in the loop (range reduction by ln 2 split in two parts, degree-12
   Taylor polynomial, exponent bits set directly): relative error below 3e-14 on
-  [-745, 0], vectorised where the library ``exp`` would be a scalar call per node;
+  [-708, 0], vectorised where the library ``exp`` would be a scalar call per node;
+- only the nodes from the first to the last block of ``LANES`` nodes holding a term of at
+  least ``exp(-cut)`` are exponentiated (``cut = ln K + 54 ln 2``, set by the caller): the
+  others weigh under ``2**-54`` of the sum together, below its float64 rounding;
 - the latent mode is the first node of largest ``g`` (the exponent's argmax).
 """
 
@@ -80,7 +83,8 @@ def _finite(x):
 
 @njit(inline="always", **_OPTS)
 def exp_nonpositive(x):
-    """``exp(x)`` for ``-745 < x <= 0`` (relative error below 3e-14; vectorisable)."""
+    """``exp(x)`` for ``-708 <= x <= 0`` (relative error below 3e-14; vectorisable).
+    Below -708 the exponent field would underflow: callers clip first."""
     n = np.floor(x * _LOG2E + 0.5)
     r = x - n * _LN2_HI
     r = r - n * _LN2_LO
