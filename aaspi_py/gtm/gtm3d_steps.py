@@ -237,7 +237,8 @@ def run_gtm3d(ctx, p) -> None:
         return build_dataset(array, like=first, kind=kind, attrs=provenance, trace_mask=mask), ctx.volume_output(what)
 
     t1 = time.perf_counter()
-    # the chunk kernels make small BLAS calls: threads inside them only add overhead
+    # the chunk kernel is serial (dask runs chunks on several threads): BLAS pools stay at
+    # one thread so that nothing inside a task oversubscribes the cores
     with one_pass(), threadpool_limits(limits=1, user_api="blas"):
         writes = [lazy(maps.latent_mean[0], "latent_u1", "latent"),
                   lazy(maps.latent_mean[1], "latent_u2", "latent"),

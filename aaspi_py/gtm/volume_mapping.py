@@ -40,15 +40,8 @@ from typing import Any
 import numpy as np
 
 from aaspi_py.framework.errors import AaspiError
-from aaspi_py.gtm.estimator import (
-    EXP_FLOOR,
-    GTM,
-    TINY,
-    Exponents,
-    block_rows,
-    gtm_from_dict,
-    gtm_to_dict,
-)
+from aaspi_py.gtm.estimator import EXP_FLOOR, GTM, gtm_from_dict, gtm_to_dict
+from aaspi_py.gtm.voxel_kernels import LANES, map_voxels
 
 FORMAT = "aaspi_py.gtm_model"
 VERSION = 1
@@ -226,41 +219,59 @@ class VolumeGTM:
 
 @dataclass(frozen=True)
 class _Kernel:
-    """Everything a chunk needs, in the GTM's own (centred, standardised) units."""
+    """Everything a chunk needs, laid out for :func:`aaspi_py.gtm.voxel_kernels.map_voxels`."""
 
-    center: np.ndarray       # (D,) subtract, then divide by scale, then subtract gtm_mean
-    scale: np.ndarray        # (D,)
-    gtm_mean: np.ndarray     # (D,)
-    centers: np.ndarray      # (K, D) node centres, centred
-    beta: float
-    expo: Exponents          # a/2 with facies PDFs, else a (a = -β/2 ||x - y_k||²)
-    mix: np.ndarray          # (K, 2 + M + 1): latent coordinates, P(m|k), ones
-    sqrt_pdfs: np.ndarray    # (K, M)
+    center: np.ndarray          # (D,) subtract, then divide by scale, then subtract offset
+    scale: np.ndarray           # (D,)
+    offset: np.ndarray          # (D,) the GTM's data mean
+    weights: np.ndarray         # (Dp, Kp) β y_k, zero rows up to a multiple of 3
+    bias: np.ndarray            # (Kp,) -β/2 ||y_k||², nodes padded to a multiple of LANES
+    latent: np.ndarray          # (2, Kp) node coordinates
+    node_posterior: np.ndarray  # (M, Kp) P(m|k)
+    sqrt_pdfs: np.ndarray       # (M, Kp)
+    n_nodes: int                # K
     classify_by: str
 
     @classmethod
     def from_model(cls, model: VolumeGTM, classify_by: str) -> _Kernel:
         g = model.gtm
+        k = len(g.nodes_)
         if model.facies_pdfs is not None:
             # coefficients below 1e-40 contribute nothing visible; zeroing them keeps the
             # products with responsibilities (>= 1e-261) out of the slow subnormal range
             posterior = model.node_posterior()
-            mix = np.hstack([g.nodes_, np.where(posterior < 1e-40, 0.0, posterior).T, np.ones((len(g.nodes_), 1))])
+            posterior = np.where(posterior < 1e-40, 0.0, posterior)
             sqrt_pdfs = np.sqrt(model.facies_pdfs)
-            sqrt_pdfs = np.where(sqrt_pdfs < 1e-40, 0.0, sqrt_pdfs).T
+            sqrt_pdfs = np.where(sqrt_pdfs < 1e-40, 0.0, sqrt_pdfs)
         else:
-            mix = np.hstack([g.nodes_, np.ones((len(g.nodes_), 1))])
-            sqrt_pdfs = np.zeros((len(g.nodes_), 0))
-        centers = g.means_ - g.mean_
-        half = model.facies_pdfs is not None  # see map_chunk: exp(a/2) gives sqrt(R) too
-        return cls(center=model.center, scale=model.scale, gtm_mean=g.mean_, centers=centers,
-                   beta=float(g.beta_), expo=Exponents(centers, float(g.beta_), 0.5 if half else 1.0),
-                   mix=np.ascontiguousarray(mix), sqrt_pdfs=np.ascontiguousarray(sqrt_pdfs),
-                   classify_by=classify_by)
+            posterior = sqrt_pdfs = np.zeros((0, k))
+        centers = np.asarray(g.means_ - g.mean_, dtype=np.float64)
+        beta = float(g.beta_)
+        d = centers.shape[1]
+        kp = LANES * -(-k // LANES)
+
+        def padded(rows: np.ndarray, n_rows: int, fill: float = 0.0) -> np.ndarray:
+            out = np.full((n_rows, kp), fill)
+            out[: len(rows), :k] = rows
+            return out
+
+        bias = padded(-0.5 * beta * np.einsum("kd,kd->k", centers, centers)[None], 1, -1e300)[0]
+        return cls(center=np.asarray(model.center, dtype=np.float64), scale=np.asarray(model.scale, dtype=np.float64),
+                   offset=np.asarray(g.mean_, dtype=np.float64), weights=padded(beta * centers.T, 3 * -(-d // 3)),
+                   bias=bias, latent=padded(np.asarray(g.nodes_, dtype=np.float64).T, 2),
+                   node_posterior=padded(posterior, len(posterior)), sqrt_pdfs=padded(sqrt_pdfs, len(sqrt_pdfs)),
+                   n_nodes=k, classify_by=classify_by)
+
+    @property
+    def cut(self) -> float:
+        """Blocks of nodes whose exponentiated terms are all below ``exp(-cut)`` of the
+        largest are left out: together they weigh under ``K exp(-cut) = 2**-54``, half a
+        unit in the last place of the sum (which is at least 1), so they change nothing."""
+        return float(np.log(self.n_nodes) + 54 * np.log(2.0))
 
     @property
     def n_facies(self) -> int:
-        return self.sqrt_pdfs.shape[1]
+        return self.sqrt_pdfs.shape[0]
 
     @property
     def n_channels(self) -> int:
@@ -269,6 +280,9 @@ class _Kernel:
 
 def map_chunk(kernel: _Kernel, mask: np.ndarray, *blocks: np.ndarray) -> tuple[np.ndarray, ...]:
     """All GTM outputs of one chunk.
+
+    Every voxel is mapped from its own values only (:mod:`aaspi_py.gtm.voxel_kernels`), so
+    the outputs do not depend on the chunking.
 
     Parameters
     ----------
@@ -292,85 +306,23 @@ def map_chunk(kernel: _Kernel, mask: np.ndarray, *blocks: np.ndarray) -> tuple[n
     """
     shape = blocks[0].shape
     n = int(np.prod(shape))
-    d = len(blocks)
-    # attributes as rows (d, n): contiguous passes to standardise, small transposes per block
-    XT = np.empty((d, n))
+    # one (D, n) array in the inputs' own type (float32 volumes stay float32 until the kernel)
+    dtype = np.result_type(*(b.dtype for b in blocks), np.float32)
+    if dtype.kind != "f" or dtype.itemsize > 8:
+        dtype = np.dtype(np.float64)
+    values = np.empty((len(blocks), n), dtype=dtype)
     for j, b in enumerate(blocks):
-        row = XT[j]
-        row[:] = np.asarray(b).reshape(-1)
-        row -= kernel.center[j]
-        row /= kernel.scale[j]
-        row -= kernel.gtm_mean[j]
-    live = np.repeat(np.asarray(mask, dtype=bool).reshape(-1), shape[2]) & np.isfinite(XT).all(axis=0)
-    every = bool(live.all())
-    rows = None if every else np.flatnonzero(live)
-    if not every:
-        XT = XT[:, rows]
-    n_live = XT.shape[1]
-    m = kernel.n_facies
-    # results go straight to float32, the volumes' type (classes follow the stored values)
-    res = np.empty((kernel.n_channels, n_live), dtype=np.float32)
-    k = len(kernel.centers)
-    pdf = np.zeros(k)
-    step = block_rows(k)
-    # With facies, H = exp(a/2) (a = -β/2 ||x - y_k||²): sqrt(R) for the Bhattacharyya
-    # coefficients comes for free and R ∝ H² costs a multiply instead of a second exp;
-    # without, E = exp(a) directly. The last column of ``mix`` is ones, so the product
-    # with it also gives the row sums.
-    half = m > 0
-    H = np.empty((min(step, max(n_live, 1)), k))
-    E = np.empty_like(H) if half else H
-    xa_buf = np.empty((len(H), d + 2))
-    xa_buf[:, d] = 1.0
-    floor = (0.5 if half else 1.0) * EXP_FLOOR
-    for start in range(0, n_live, step):
-        stop = min(start + step, n_live)
-        xa = xa_buf[: stop - start]
-        xa[:, :d] = XT[:, start:stop].T
-        np.einsum("ij,ij->i", xa[:, :d], xa[:, :d], out=xa[:, d + 1])
-        h, e = H[: len(xa)], E[: len(xa)]
-        kernel.expo.fill(xa, h)
-        if kernel.expo.lowest(xa) < floor:
-            np.maximum(h, floor, out=h)
-        np.exp(h, out=h)
-        if half:
-            np.multiply(h, h, out=e)
-        mixed = e @ kernel.mix
-        far = np.flatnonzero(~(mixed[:, -1] >= TINY))
-        if far.size:  # far from every node: shift by the row maximum (log-sum-exp)
-            a = kernel.expo.fill(xa[far], np.empty((far.size, k)))
-            a -= a.max(axis=1)[:, None]
-            np.maximum(a, floor, out=a)
-            np.exp(a, out=a)
-            h[far] = a
-            if half:
-                e[far] = a * a
-            mixed[far] = e[far] @ kernel.mix
-        inv = 1.0 / mixed[:, -1]
-        mixed *= inv[:, None]
-        res[0:2, start:stop] = mixed[:, 0:2].T
-        res[2, start:stop] = h.argmax(axis=1) + 1
-        pdf += e.T @ inv
-        if m:
-            res[3 + m:, start:stop] = mixed[:, 2:2 + m].T
-            bc = h @ kernel.sqrt_pdfs
-            bc *= np.sqrt(inv)[:, None]
-            res[3:3 + m, start:stop] = np.minimum(bc, 1.0).T
-    if every:
-        channels = res
-    else:
-        channels = np.zeros((kernel.n_channels, n), dtype=np.float32)
-        channels[:, rows] = res
+        values[j] = np.asarray(b).reshape(-1)
+    channels = np.zeros((kernel.n_channels, n), dtype=np.float32)
     classes = np.zeros(n, dtype=np.int16)
-    if m:
-        score = res[3 + m:] if kernel.classify_by == "posterior" else res[3:3 + m]
-        best = score.argmax(axis=0) + 1
-        if every:
-            classes[:] = best
-        else:
-            classes[rows] = best
-    return (channels.reshape((kernel.n_channels, *shape)), classes.reshape(shape), pdf,
-            np.array([n_live]))
+    pdf = np.zeros(kernel.bias.shape[0])
+    half = kernel.n_facies > 0  # exp(a/2) gives sqrt(R) for the Bhattacharyya coefficients
+    live = map_voxels(values, np.ascontiguousarray(mask, dtype=np.bool_).reshape(-1), shape[2] if n else 1,
+                      kernel.center, kernel.scale, kernel.offset, kernel.weights, kernel.bias, half,
+                      (0.5 if half else 1.0) * EXP_FLOOR, kernel.cut, kernel.latent, kernel.node_posterior,
+                      kernel.sqrt_pdfs, kernel.classify_by == "posterior", channels, classes, pdf)
+    return (channels.reshape((kernel.n_channels, *shape)), classes.reshape(shape), pdf[: kernel.n_nodes],
+            np.array([live]))
 
 
 # ---------------------------------------------------------------- whole volumes
