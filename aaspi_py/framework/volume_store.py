@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from aaspi_py.framework.chunk_files import ChunkFiles, chunk_files
 from aaspi_py.framework.errors import AaspiError
 
 # ---------------------------------------------------------------- memory model
@@ -335,13 +336,14 @@ def _runs(index: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:]))
 
 
-def read_indices(array, index: Sequence[np.ndarray]) -> np.ndarray:
+def read_indices(array, index: Sequence[np.ndarray], files: ChunkFiles | None = None) -> np.ndarray:
     """``array[np.ix_(*index)]`` for a zarr (or numpy) array, reading only the box the
     indices span: a block with its halo, reflected at the volume's edges.
 
     The part inside the volume is read straight into the result; the reflected margins
     are then copied from it, axis after axis (as ``np.pad`` does), so a block costs one
-    read and no whole-block copy.
+    read and no whole-block copy. With ``files`` (the array's plain chunk files) the read
+    skips zarr and takes only the part of each chunk the box needs.
     """
     inner = [max(_runs(i), key=lambda r: r[1] - r[0]) for i in index]
     sources = []
@@ -349,12 +351,12 @@ def read_indices(array, index: Sequence[np.ndarray]) -> np.ndarray:
         margin = np.r_[0:p, q:len(i)]
         at = p + i[margin] - i[p]  # where each margin voxel's source sits in the inner run
         if np.any((at < p) | (at >= q)):  # a halo longer than the axis: read it all, then take
-            return _read_and_take(array, index)
+            return _read_and_take(array, index, files)
         sources.append((margin, at))
     out = np.empty([len(i) for i in index], dtype=array.dtype)
     box = tuple(slice(p, q) for p, q in inner)
     read_box(array, [int(i[p]) for i, (p, _) in zip(index, inner)],
-             [int(i[q - 1]) + 1 for i, (_, q) in zip(index, inner)], out=out[box])
+             [int(i[q - 1]) + 1 for i, (_, q) in zip(index, inner)], out=out[box], files=files)
     for axis, (margin, at) in enumerate(sources):
         if margin.size:
             # axes before this one are complete; those after it only on their inner run
@@ -365,17 +367,18 @@ def read_indices(array, index: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _read_and_take(array, index: Sequence[np.ndarray]) -> np.ndarray:
+def _read_and_take(array, index: Sequence[np.ndarray], files: ChunkFiles | None = None) -> np.ndarray:
     lo = [int(i.min()) for i in index]
     hi = [int(i.max()) + 1 for i in index]
-    block = read_box(array, lo, hi)
+    block = read_box(array, lo, hi, files=files)
     for axis, (i, a, b) in enumerate(zip(index, lo, hi)):
         if len(i) != b - a or np.any(i != np.arange(a, b)):
             block = np.take(block, i - a, axis=axis)
     return block
 
 
-def read_box(array, lo: Sequence[int], hi: Sequence[int], out: np.ndarray | None = None) -> np.ndarray:
+def read_box(array, lo: Sequence[int], hi: Sequence[int], out: np.ndarray | None = None,
+             files: ChunkFiles | None = None) -> np.ndarray:
     """``array[lo:hi]`` (per axis) read one zarr chunk at a time into one buffer.
 
     zarr would fetch and decode up to ``async.concurrency`` chunks at once for a read that
@@ -386,6 +389,8 @@ def read_box(array, lo: Sequence[int], hi: Sequence[int], out: np.ndarray | None
     box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
     if out is None:
         out = np.empty([s.stop - s.start for s in box], dtype=array.dtype)
+    if files is not None:
+        return files.read_box(lo, hi, out)
     chunks = getattr(array, "chunks", None)
     if not (isinstance(chunks, tuple) and len(chunks) == len(box) and all(isinstance(c, int) for c in chunks)):
         out[...] = array[box]  # numpy, or a chunking without a regular grid
@@ -413,6 +418,9 @@ class _RegionJob:
         self.fn, self.sources, self.targets = fn, list(sources), list(targets)
         self.halo, self.whole_traces = tuple(int(h) for h in halo), whole_traces
         self.rows = int(chunks[0])  # inlines per chunk row
+        # plain float32 chunk files are read and written directly (None: through zarr)
+        self.source_files = [chunk_files(a) for a in self.sources]
+        self.target_files = [chunk_files(t) for t in self.targets]
 
 
 def _run_task(job: _RegionJob, rows: tuple, col: tuple, samples: tuple) -> np.ndarray:
@@ -437,7 +445,8 @@ def _run_task(job: _RegionJob, rows: tuple, col: tuple, samples: tuple) -> np.nd
         for r in range(int(idx0.min()) // c0, int(idx0.max()) // c0 + 1):
             if r not in held and np.any(idx0 // c0 == r):
                 inlines = np.arange(r * c0, min((r + 1) * c0, shape[0]))
-                held[r] = (r * c0, [read_indices(s, [inlines, *lateral]) for s in job.sources])
+                held[r] = (r * c0, [read_indices(s, [inlines, *lateral], f)
+                                    for s, f in zip(job.sources, job.source_files)])
         padded = [_gather_rows(held, idx0, c0, j) for j in range(len(job.sources))]
         if step + 1 < len(rows):  # keep of each row only what the next step reads
             _trim_rows(held, steps[step + 1], c0)
@@ -447,8 +456,11 @@ def _run_task(job: _RegionJob, rows: tuple, col: tuple, samples: tuple) -> np.nd
             blocks = [np.ascontiguousarray(x[:, :, window]) for x in padded]
             region = (slice(a, b), slice(*col), slice(s0, s1))
             outs, partial = job.fn(blocks, [idx0, lateral[0], lateral[1][window]], region)
-            for target, out in zip(job.targets, outs):
-                target[region] = out
+            for target, files, out in zip(job.targets, job.target_files, outs):
+                if files is not None:
+                    files.write_box([r.start for r in region], out)
+                else:
+                    target[region] = out
                 written += out.size
             partial = np.asarray(partial, dtype=np.float64).ravel()
             total = partial if total is None else total + partial
