@@ -15,6 +15,7 @@ picklable handle the region tasks use (None: go through zarr).
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import sys
@@ -109,10 +110,25 @@ class ChunkFiles:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                if os.write(fd, memoryview(part).cast("B")) != part.nbytes:
-                    raise OSError(f"short write to {path}")
+                write_all(fd, [memoryview(part).cast("B")])
             finally:
                 os.close(fd)
+
+
+def write_all(fd: int, buffers: list) -> None:
+    """Write ``buffers`` to ``fd`` in full. A short write (a disk filling up) is followed
+    by a write of the rest, which then fails with the system's own error (ENOSPC: "No space
+    left on device"), so the run reports the cause rather than a short count."""
+    total = sum(memoryview(b).nbytes for b in buffers)
+    done = os.writev(fd, buffers)
+    if done == total:
+        return
+    rest = memoryview(b"".join(bytes(memoryview(b).cast("B")) for b in buffers))[done:]
+    while rest.nbytes:
+        n = os.write(fd, rest)
+        if n == 0:
+            raise OSError(errno.EIO, "no progress writing a chunk file")
+        rest = rest[n:]
 
 
 def chunk_files(array) -> ChunkFiles | None:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from aaspi_py.framework.chunk_files import write_all
+
 
 def _chunk_iov(pieces: np.ndarray, k: int, a: int, b: int, chunk_shape, pad: memoryview) -> list:
     """Buffers of chunk row ``k`` at block offset (a, b), padding where the block ends."""
@@ -55,8 +57,7 @@ def write_chunk_files(root: Path, i0: int, x0: int, pieces: np.ndarray, chunk_sh
             for k in range(npieces):
                 fd = os.open(folder / str(k), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                 try:
-                    if os.writev(fd, _chunk_iov(pieces, k, a, b, chunk_shape, pad)) != 4 * ci * cx * cs:
-                        raise OSError(f"short write to {folder / str(k)}")
+                    write_all(fd, _chunk_iov(pieces, k, a, b, chunk_shape, pad))
                     if on_written is not None:
                         on_written(fd)
                 finally:
