@@ -72,3 +72,36 @@ def test_a_box_off_the_chunk_grid_and_a_damaged_chunk_are_refused(tmp_path, rng)
     for box in [((0, 0, 0), CHUNKS), ((1, 1, 1), (3, 3, 3))]:
         with pytest.raises(OSError, match="c/0/0/0 is .*shorter than a chunk|c/0/0/0 is not one chunk long"):
             files.read_box(*box, np.empty([b - a for a, b in zip(*box)], "f4"))
+
+
+def test_an_output_with_an_inputs_frame_is_a_copy_of_its_geometry(tmp_path, rng):
+    import os
+
+    import xarray as xr
+
+    import aaspi_py
+    from aaspi_py.framework.volume_store import create_volumes
+    from aaspi_py.volume import build_dataset
+
+    x = rng.standard_normal((20, 30, 40)).astype("f4")
+    mask = np.ones((20, 30), bool)
+    mask[3, 4] = False
+    src = aaspi_py.save_volume(x, tmp_path / "in.zarr", chunks=(8, 8, 16), trace_mask=mask, kind="amplitude")
+    inp = aaspi_py.open_volume(src)
+    out = build_dataset(x * 2, like=inp, kind="filtered", attrs={"module": "m", "parameters": {"a": [1, 2]}},
+                        trace_mask=mask)
+    copied = create_volumes([(out, tmp_path / "copied.zarr")], chunks=(8, 8, 16), templates=[src])
+    written = create_volumes([(out, tmp_path / "written.zarr")], chunks=(8, 8, 16))
+    for a in (copied, written):
+        a[0][...] = x * 2
+    a, b = aaspi_py.open_volume(tmp_path / "copied.zarr"), aaspi_py.open_volume(tmp_path / "written.zarr")
+    xr.testing.assert_identical(a.load(), b.load())
+    assert os.stat(tmp_path / "copied.zarr" / "trace_mask" / "c" / "0" / "0").st_ino == \
+        os.stat(src / "trace_mask" / "c" / "0" / "0").st_ino  # hard-linked, not rewritten
+    # another chunking, or another trace mask: not the input's frame, written through xarray
+    other = build_dataset(x, like=inp, kind="filtered", trace_mask=~mask)
+    create_volumes([(other, tmp_path / "other.zarr")], chunks=(8, 8, 16), templates=[src])
+    assert os.stat(tmp_path / "other.zarr" / "trace_mask" / "c" / "0" / "0").st_nlink == 1
+    assert np.array_equal(aaspi_py.open_volume(tmp_path / "other.zarr")["trace_mask"].values, ~mask)
+    create_volumes([(out, tmp_path / "rechunked.zarr")], chunks=(4, 8, 16), templates=[src])
+    assert zarr.open_array(str(tmp_path / "rechunked.zarr" / "data")).chunks == (4, 8, 16)
