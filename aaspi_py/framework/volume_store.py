@@ -258,10 +258,14 @@ def create_volume(ds: xr.Dataset, path: str | os.PathLike, *, chunks: Sequence[i
     return zarr.open_array(Path(path) / "data", mode="r+", zarr_format=3)
 
 
-def _write_block(block: np.ndarray, target, block_info=None) -> np.ndarray:
-    """Write one chunk into its region of the zarr array; a (1, 1, 1) count of voxels."""
+def _write_block(block: np.ndarray, target, files: ChunkFiles | None = None, block_info=None) -> np.ndarray:
+    """Write one chunk into its region of the zarr array (straight into its chunk file when
+    ``files`` is given); a (1, 1, 1) count of voxels."""
     loc = block_info[0]["array-location"]
-    target[tuple(slice(a, b) for a, b in loc)] = block
+    if files is not None:
+        files.write_box([a for a, _ in loc], block)
+    else:
+        target[tuple(slice(a, b) for a, b in loc)] = block
     return np.full((1, 1, 1), block.size, dtype=np.int64)
 
 
@@ -281,7 +285,7 @@ def store_blocks(data: Any, target) -> Any:
     one = tuple((1,) * n for n in data.numblocks)
     from dask.base import tokenize
 
-    return da.map_blocks(_write_block, data, target=target, chunks=one, dtype=np.int64,
+    return da.map_blocks(_write_block, data, target=target, files=chunk_files(target), chunks=one, dtype=np.int64,
                          name=f"write-{tokenize(data.name, str(target.store_path))}")
 
 
