@@ -159,7 +159,7 @@ def _block_shared(*blocks: np.ndarray, window, octants, statistic, min_valid, dt
         elif b == len(blocks) - 1:
             score = var
     index = np.empty(shape)
-    kk.choose_window(score, kk.window_index(*grid), w0 - 1, w1 - 1, w2 - 1, octants, index)
+    kk.choose_window(score, w0 - 1, w1 - 1, w2 - 1, octants, index)
     out = np.empty((n_out, *shape), dtype=dtype)
     for b in range(n_out):
         if statistic == "median":

@@ -129,64 +129,116 @@ def _plane_statistics(ring_s, ring_q, ring_c, b, gaps, full, min_valid, s, q, c,
 
 
 @njit(**_OPTS)
-def _plane_argmin(score, payload, h1, h2, s1, s2, val1, pay1, val_out, pay_out):
-    """Least score (and its payload) over the candidate starts along axes 2 then 1:
-    (G1, G2) -> (B1, B2). Starts are scanned in increasing order with a strict ``<``."""
+def _plane_best(score, h1, h2, s1, s2, val1, code1, val_out, code_out):
+    """Least score over the candidate starts along axes 2 then 1: (G1, G2) -> (B1, B2),
+    with the winning start's offset coded ``d1 * G2 + d2`` (its flat offset in the plane).
+    Starts are scanned in increasing order with a strict ``<``.
+
+    The offset, not the window's payload, is carried: a select between a constant and the
+    running code vectorises, where a select between two loaded payloads does not (the
+    compiler turns it into a load through a selected pointer)."""
     g1 = score.shape[0]
     b1, b2 = val_out.shape
     for j in range(g1):
         sc = score[j]
-        py = payload[j]
         v1 = val1[j]
-        p1 = pay1[j]
+        c1 = code1[j]
         for k in range(b2):
             v1[k] = sc[k]
-            p1[k] = py[k]
+            c1[k] = 0
         for d in range(s2, h2 + 1, s2):
+            sd = sc[d:]
             for k in range(b2):
-                v = sc[k + d]
-                better = v < v1[k]
-                v1[k] = v if better else v1[k]
-                p1[k] = py[k + d] if better else p1[k]
+                v = sd[k]
+                cur = v1[k]
+                better = v < cur
+                v1[k] = v if better else cur
+                c1[k] = d if better else c1[k]
+    stride = score.shape[1]
     for j in range(b1):
         vo = val_out[j]
-        po = pay_out[j]
+        co = code_out[j]
         v1 = val1[j]
-        p1 = pay1[j]
+        c1 = code1[j]
         for k in range(b2):
             vo[k] = v1[k]
-            po[k] = p1[k]
+            co[k] = c1[k]
         for d in range(s1, h1 + 1, s1):
             v1 = val1[j + d]
-            p1 = pay1[j + d]
+            c1 = code1[j + d]
+            add = d * stride
             for k in range(b2):
                 v = v1[k]
-                better = v < vo[k]
-                vo[k] = v if better else vo[k]
-                po[k] = p1[k] if better else po[k]
+                cur = vo[k]
+                better = v < cur
+                vo[k] = v if better else cur
+                co[k] = c1[k] + add if better else co[k]
 
 
 @njit(**_OPTS)
-def _axis0_argmin(vals, pays, i, h0, s0, best, out):
+def _axis0_best(vals, codes, i, h0, s0, plane, best, code_out):
     """Output plane ``i``: least score over the candidate planes i + d (ring of h0 + 1
-    planes of 2D minima); the chosen payload, NaN where no candidate is finite."""
+    planes of 2D minima, codes from :func:`_plane_best`); the window's flat offset
+    ``d0 * plane + d1 * G2 + d2`` from the voxel's own start (``plane = G1 * G2``), -1
+    where no candidate is finite."""
     nring = vals.shape[0]
-    b1, b2 = out.shape
+    b1, b2 = code_out.shape
     r0 = i % nring
     for j in range(b1):
-        o = out[j]
+        co = code_out[j]
+        v0 = vals[r0, j]
+        c0 = codes[r0, j]
         for k in range(b2):
-            best[k] = vals[r0, j, k]
-            o[k] = pays[r0, j, k]
+            best[k] = v0[k]
+            co[k] = c0[k]
         for d in range(s0, h0 + 1, s0):
             rr = (i + d) % nring
+            vr = vals[rr, j]
+            cr = codes[rr, j]
+            add = d * plane
             for k in range(b2):
-                v = vals[rr, j, k]
-                better = v < best[k]
-                best[k] = v if better else best[k]
-                o[k] = pays[rr, j, k] if better else o[k]
+                v = vr[k]
+                cur = best[k]
+                better = v < cur
+                best[k] = v if better else cur
+                co[k] = cr[k] + add if better else co[k]
         for k in range(b2):
-            o[k] = o[k] if best[k] < np.inf else np.nan
+            co[k] = co[k] if best[k] < np.inf else -1
+
+
+@njit(**_OPTS)
+def _take_means(means, code, i, h0, base, out):
+    """``out[j, k]``: the mean of the window at flat offset ``code[j, k]`` from the voxel's
+    own start (from the ring of the last h0 + 1 planes of window means), NaN for -1.
+    ``base`` (h0 + 1,) is scratch; no divisions (the ring slot comes from comparisons)."""
+    nring, g1, g2 = means.shape
+    plane = g1 * g2
+    flat = means.ravel()
+    for d in range(h0 + 1):
+        base[d] = ((i + d) % nring) * plane - d * plane
+    b1, b2 = out.shape
+    for j in range(b1):
+        cj = code[j]
+        oj = out[j]
+        row = j * g2
+        for k in range(b2):
+            c = cj[k]
+            d0 = 0
+            for d in range(1, h0 + 1):
+                d0 += c >= d * plane
+            v = flat[base[d0] + row + k + c] if c >= 0 else np.nan
+            oj[k] = v
+
+
+@njit(**_OPTS)
+def _flat_index(code, i, g1, g2, out):
+    """Flat index into the (G0, G1, G2) grid of the window at offset ``code[j, k]`` from
+    output voxel (i, j, k)'s own start (float64, NaN for -1)."""
+    b1, b2 = out.shape
+    for j in range(b1):
+        for k in range(b2):
+            c = code[j, k]
+            out[j, k] = (i * g1 + j) * g2 + k + c if c >= 0 else np.nan
 
 
 @njit(**_OPTS)
@@ -196,15 +248,6 @@ def _steps(h0, h1, h2, octants):
     s1 = h1 if (octants and h1 > 0) else 1
     s2 = h2 if (octants and h2 > 0) else 1
     return s0, s1, s2
-
-
-@njit(**_OPTS)
-def _index_plane(b, out):
-    g1, g2 = out.shape
-    base = b * g1 * g2
-    for j in range(g1):
-        for k in range(g2):
-            out[j, k] = base + j * g2 + k
 
 
 # ---------------------------------------------------------------- whole blocks
@@ -247,8 +290,8 @@ def box_statistics(x, w0, w1, w2, min_valid, mean, var):
 
 
 @njit(**_OPTS)
-def choose_window(score, payload, h0, h1, h2, octants, out):
-    """For each output voxel, the payload of its candidate window of least score.
+def choose_window(score, h0, h1, h2, octants, out):
+    """For each output voxel, the flat grid index of its candidate window of least score.
 
     Ties go to the window whose start is smallest, compared inline first, then crossline,
     then sample: starts are scanned in increasing order with a strict ``<``, one axis at a
@@ -258,27 +301,28 @@ def choose_window(score, payload, h0, h1, h2, octants, out):
     ----------
     score : ndarray of shape (G0, G1, G2), float64
         Score of each window (``inf``: not a candidate), indexed by its start.
-    payload : ndarray of shape (G0, G1, G2), float64
-        What to output for each window (its mean, or its flat index).
     h0, h1, h2 : int
         Halo per axis (window size - 1).
     octants : bool
         Only the two extreme starts per axis (the 8 corner windows) instead of all ``h+1``.
-    out : ndarray of shape (G0 - h0, G1 - h1, G2 - h2)
-        Filled in place with the chosen window's payload, NaN where no candidate has a
-        finite score.
+    out : ndarray of shape (G0 - h0, G1 - h1, G2 - h2), float64
+        Filled in place with the chosen window's flat index into the (G0, G1, G2) grid
+        (for :func:`gather_mean` and :func:`gather_median`), NaN where no candidate has
+        a finite score.
     """
     g0, g1, g2 = score.shape
     b0, b1, b2 = out.shape
     s0, s1, s2 = _steps(h0, h1, h2, octants)
-    val1, pay1 = np.empty((g1, b2)), np.empty((g1, b2))
-    vals, pays = np.empty((h0 + 1, b1, b2)), np.empty((h0 + 1, b1, b2))
-    best = np.empty(b2)
+    val1, code1 = np.empty((g1, b2)), np.empty((g1, b2), np.int64)
+    vals, codes = np.empty((h0 + 1, b1, b2)), np.empty((h0 + 1, b1, b2), np.int64)
+    best, chosen = np.empty(b2), np.empty((b1, b2), np.int64)
+    plane = g1 * g2
     for b in range(g0):
         r = b % (h0 + 1)
-        _plane_argmin(score[b], payload[b], h1, h2, s1, s2, val1, pay1, vals[r], pays[r])
+        _plane_best(score[b], h1, h2, s1, s2, val1, code1, vals[r], codes[r])
         if b >= h0:
-            _axis0_argmin(vals, pays, b - h0, h0, s0, best, out[b - h0])
+            _axis0_best(vals, codes, b - h0, h0, s0, plane, best, chosen)
+            _flat_index(chosen, b - h0, g1, g2, out[b - h0])
 
 
 @njit(**_OPTS)
@@ -402,12 +446,6 @@ def gather_median(x, w0, w1, w2, grid, index, out):
 
 
 @njit(**_OPTS)
-def window_index(g0, g1, g2):
-    """Flat index of every window start, as float64 (a payload for :func:`choose_window`)."""
-    return np.arange(g0 * g1 * g2).astype(np.float64).reshape((g0, g1, g2))
-
-
-@njit(**_OPTS)
 def kuwahara_block(x, w0, w1, w2, octants, min_valid, median, out):
     """One volume choosing its own windows: statistics, choice and output of one block.
 
@@ -441,11 +479,12 @@ def kuwahara_block(x, w0, w1, w2, octants, min_valid, median, out):
     rs, rq, rc = np.empty(p2), np.empty(p2), np.empty(p2)
     ts, tq, tc = np.empty((p1, g2)), np.empty((p1, g2)), np.empty((p1 if gaps else 1, g2))
     s, q, c = np.empty(g2), np.empty(g2), np.empty(g2)
-    mean, var = np.empty((g1, g2)), np.empty((g1, g2))
-    val1, pay1 = np.empty((g1, b2)), np.empty((g1, b2))
-    vals, pays = np.empty((h0 + 1, b1, b2)), np.empty((h0 + 1, b1, b2))
-    best = np.empty(b2)
-    chosen = np.empty((b1, b2))
+    means, var = np.empty((h0 + 1, g1, g2)), np.empty((g1, g2))
+    val1, code1 = np.empty((g1, b2)), np.empty((g1, b2), np.int64)
+    vals, codes = np.empty((h0 + 1, b1, b2)), np.empty((h0 + 1, b1, b2), np.int64)
+    best, chosen = np.empty(b2), np.empty((b1, b2), np.int64)
+    index, base = np.empty((b1, b2)), np.empty(h0 + 1, np.int64)
+    plane = g1 * g2
     for a in range(p0):
         r = a % w0
         _plane_sums(x, a, w1, w2, gaps, rs, rq, rc, ts, tq, tc,
@@ -453,22 +492,27 @@ def kuwahara_block(x, w0, w1, w2, octants, min_valid, median, out):
         if a < h0:
             continue
         b = a - h0
-        _plane_statistics(ring_s, ring_q, ring_c, b, gaps, full, min_valid, s, q, c, mean, var)
-        if median:
-            _index_plane(b, mean)  # the payload becomes the window's flat index
         rb = b % (h0 + 1)
-        _plane_argmin(var, mean, h1, h2, s1, s2, val1, pay1, vals[rb], pays[rb])
+        _plane_statistics(ring_s, ring_q, ring_c, b, gaps, full, min_valid, s, q, c, means[rb], var)
+        _plane_best(var, h1, h2, s1, s2, val1, code1, vals[rb], codes[rb])
         if b < h0:
             continue
         i = b - h0
-        if not median:
-            _axis0_argmin(vals, pays, i, h0, s0, best, out[i])
-            continue
-        _axis0_argmin(vals, pays, i, h0, s0, best, chosen)
-        _median_plane(x, w0, w1, w2, p0 - h0, g1, g2, chosen, out[i])
+        _axis0_best(vals, codes, i, h0, s0, plane, best, chosen)
+        if median:
+            _flat_index(chosen, i, g1, g2, index)
+            _median_plane(x, w0, w1, w2, p0 - h0, g1, g2, index, out[i])
+        else:
+            _take_means(means, chosen, i, h0, base, out[i])
 
 
-@njit(**_OPTS)
+# the change statistics are report figures summed in any order (per region, then over
+# regions): reassociation lets the eight running sums vectorise; NaN and inf keep their
+# meaning (no "nnan"/"ninf" flags), as the finite tests need
+_SUMS = {**_OPTS, "fastmath": {"reassoc", "contract"}}
+
+
+@njit(**_SUMS)
 def change_sums(x, y, live):
     """What the filter changed in one block, in one pass (for the run report).
 
@@ -492,20 +536,31 @@ def change_sums(x, y, live):
         for j in range(b1):
             if not live[i, j]:
                 continue
+            xr = x[i, j]
+            yr = y[i, j]
+            n_u = s_u = q_u = n_v = s_v = q_v = n_b = a_b = 0.0
             for k in range(b2):
-                u = np.float64(x[i, j, k])
-                v = np.float64(y[i, j, k])
+                u = np.float64(xr[k])
+                v = np.float64(yr[k])
                 fu = np.isfinite(u)
                 fv = np.isfinite(v)
-                if fu:
-                    out[0] += 1.0
-                    out[1] += u
-                    out[2] += u * u
-                if fv:
-                    out[3] += 1.0
-                    out[4] += v
-                    out[5] += v * v
-                if fu and fv:
-                    out[6] += 1.0
-                    out[7] += abs(u - v)
+                uu = u if fu else 0.0
+                vv = v if fv else 0.0
+                both = fu and fv
+                n_u += fu
+                s_u += uu
+                q_u += uu * uu
+                n_v += fv
+                s_v += vv
+                q_v += vv * vv
+                n_b += both
+                a_b += abs(uu - vv) if both else 0.0
+            out[0] += n_u
+            out[1] += s_u
+            out[2] += q_u
+            out[3] += n_v
+            out[4] += s_v
+            out[5] += q_v
+            out[6] += n_b
+            out[7] += a_b
     return out

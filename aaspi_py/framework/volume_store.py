@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from aaspi_py.framework.chunk_files import ChunkFiles, chunk_files
 from aaspi_py.framework.errors import AaspiError
 
 # ---------------------------------------------------------------- memory model
@@ -144,44 +145,96 @@ def chunks_that_fit(chunks: Sequence[int], needed_for: Callable[[tuple[int, int,
 # ---------------------------------------------------------------- writing
 
 def create_volumes(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], *,
-                   chunks: Sequence[int] | None = None) -> list:
+                   chunks: Sequence[int] | None = None,
+                   templates: Sequence[str | os.PathLike] = ()) -> list:
     """:func:`create_volume` for each (dataset, path); the empty ``data`` zarr arrays.
 
-    Outputs of one run usually share their geometry: the first is written through xarray,
-    and each later one with the same coordinates, shape and dtype is a copy of it with its
-    own attributes (what xarray would write, a fifth of a second less per volume: xarray
-    loads and writes the 2D geometry again for each).
+    Outputs of one run usually share their geometry, with each other and with the run's
+    inputs: an output with the same coordinates, shape and dtype as one of ``templates``
+    (input volume folders whose data array is stored as the output's would be) or as an
+    output made before is a copy of its geometry and metadata, coordinate chunks
+    hard-linked, with its own attributes: what xarray would write, without loading and
+    writing the 2D geometry again (a fifth of a second or more per volume). Others are
+    written through xarray.
     """
-    import json
-    import shutil
-
     import zarr
 
-    from aaspi_py.framework.json_values import json_default
-
     made: list[tuple[xr.Dataset, Path]] = []
+    candidates = [Path(t) for t in templates]
     arrays = []
+    ch = None
     for ds, path in outputs:
         path = Path(path)
-        like = next((p for d, p in made if _same_frame(d, ds)), None)
+        like = next(((d, p) for d, p in made if _same_frame(d, ds)), None)
+        if like is None and candidates:
+            from aaspi_py.volume import _chunks_for
+
+            ch = ch or _chunks_for(tuple(ds["data"].shape), chunks)
+            like = _template_for(ds, candidates, ch)
         if like is None:
             arrays.append(create_volume(ds, path, chunks=chunks))
             made.append((ds, path))
             continue
-        shutil.copytree(like, path, copy_function=_link_or_copy)
-        group = path / "zarr.json"
-        meta = json.loads(group.read_text(encoding="utf-8"))
-        meta["attributes"] = json.loads(json.dumps(dict(ds.attrs), default=json_default))
-        group.write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        data = path / "data" / "zarr.json"
-        meta = json.loads(data.read_text(encoding="utf-8"))
-        template = next(d for d, p in made if p == like)
-        kept = {k: v for k, v in meta.get("attributes", {}).items() if k not in template["data"].attrs}
-        kept.update(json.loads(json.dumps(dict(ds["data"].attrs), default=json_default)))
-        meta["attributes"] = kept
-        data.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        _copy_frame(like, ds, path)
+        made.append((ds, path))
         arrays.append(zarr.open_array(path / "data", mode="r+", zarr_format=3))
     return arrays
+
+
+#: the data array of a float32 volume as :func:`create_volume` writes it (beside shape,
+#: chunks and attributes): plain little-endian chunks, NaN fill, the volume's dimensions
+_PLAIN_FLOAT32 = {"data_type": "float32", "fill_value": "NaN",
+                  "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+                  "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+                  "dimension_names": ["inline", "crossline", "sample"], "storage_transformers": []}
+
+
+def _template_for(ds: xr.Dataset, candidates: list[Path], chunks) -> tuple[xr.Dataset, Path] | None:
+    """The first template volume of ``ds``'s frame whose data array is stored as the output's
+    would be (float32 only: other types go through xarray)."""
+    import json
+
+    from aaspi_py.volume import open_volume
+
+    if ds["data"].dtype != np.float32:
+        return None
+    for folder in candidates:
+        try:
+            meta = json.loads((folder / "data" / "zarr.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if any(meta.get(k) != v for k, v in _PLAIN_FLOAT32.items()) or \
+                meta.get("chunk_grid", {}).get("configuration", {}).get("chunk_shape") != list(chunks):
+            continue
+        template = open_volume(folder)
+        template = template.assign_coords({n: template.coords[n].load() for n in template.coords})
+        if _same_frame(template, ds):
+            return template, folder
+    return None
+
+
+def _copy_frame(like: tuple[xr.Dataset, Path], ds: xr.Dataset, path: Path) -> None:
+    """Write ``ds``'s empty volume at ``path`` as a copy of volume ``like`` (same frame): its
+    metadata and coordinates (chunks hard-linked), no data chunks, ``ds``'s attributes."""
+    import json
+    import shutil
+
+    from aaspi_py.framework.json_values import json_default
+
+    template, folder = like
+    data = os.path.normpath(folder / "data")
+    shutil.copytree(folder, path, copy_function=_link_or_copy,  # all but the data chunks
+                    ignore=lambda d, names: ["c"] if os.path.normpath(d) == data else [])
+    group = path / "zarr.json"
+    meta = json.loads(group.read_text(encoding="utf-8"))
+    meta["attributes"] = json.loads(json.dumps(dict(ds.attrs), default=json_default))
+    group.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    data = path / "data" / "zarr.json"
+    meta = json.loads(data.read_text(encoding="utf-8"))
+    kept = {k: v for k, v in meta.get("attributes", {}).items() if k not in template["data"].attrs}
+    kept.update(json.loads(json.dumps(dict(ds["data"].attrs), default=json_default)))
+    meta["attributes"] = kept
+    data.write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
 
 def _link_or_copy(src: str, dst: str) -> None:
@@ -208,13 +261,16 @@ def _same_frame(a: xr.Dataset, b: xr.Dataset) -> bool:
 
 
 def _same_values(x, y) -> bool:
-    """Equal coordinate values, without computing lazy ones (the same dask graph, or equal numpy)."""
+    """Equal coordinate values: the same dask graph, or equal values (a lazy coordinate
+    beside a loaded one is read: coordinates are 1D or 2D, small beside the volume)."""
     if x is y:
         return True
     lazy_x, lazy_y = hasattr(x, "dask"), hasattr(y, "dask")
-    if lazy_x or lazy_y:
-        return lazy_x and lazy_y and x.name == y.name
-    return x.shape == y.shape and x.dtype == y.dtype and np.array_equal(x, y)
+    if lazy_x and lazy_y and x.name == y.name:
+        return True
+    if x.shape != y.shape or x.dtype != y.dtype:
+        return False
+    return bool(np.array_equal(np.asarray(x), np.asarray(y)))
 
 
 def create_volume(ds: xr.Dataset, path: str | os.PathLike, *, chunks: Sequence[int] | None = None):
@@ -245,10 +301,14 @@ def create_volume(ds: xr.Dataset, path: str | os.PathLike, *, chunks: Sequence[i
     return zarr.open_array(Path(path) / "data", mode="r+", zarr_format=3)
 
 
-def _write_block(block: np.ndarray, target, block_info=None) -> np.ndarray:
-    """Write one chunk into its region of the zarr array; a (1, 1, 1) count of voxels."""
+def _write_block(block: np.ndarray, target, files: ChunkFiles | None = None, block_info=None) -> np.ndarray:
+    """Write one chunk into its region of the zarr array (straight into its chunk file when
+    ``files`` is given); a (1, 1, 1) count of voxels."""
     loc = block_info[0]["array-location"]
-    target[tuple(slice(a, b) for a, b in loc)] = block
+    if files is not None:
+        files.write_box([a for a, _ in loc], block)
+    else:
+        target[tuple(slice(a, b) for a, b in loc)] = block
     return np.full((1, 1, 1), block.size, dtype=np.int64)
 
 
@@ -268,7 +328,7 @@ def store_blocks(data: Any, target) -> Any:
     one = tuple((1,) * n for n in data.numblocks)
     from dask.base import tokenize
 
-    return da.map_blocks(_write_block, data, target=target, chunks=one, dtype=np.int64,
+    return da.map_blocks(_write_block, data, target=target, files=chunk_files(target), chunks=one, dtype=np.int64,
                          name=f"write-{tokenize(data.name, str(target.store_path))}")
 
 
@@ -378,13 +438,14 @@ def _runs(index: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:]))
 
 
-def read_indices(array, index: Sequence[np.ndarray]) -> np.ndarray:
+def read_indices(array, index: Sequence[np.ndarray], files: ChunkFiles | None = None) -> np.ndarray:
     """``array[np.ix_(*index)]`` for a zarr (or numpy) array, reading only the box the
     indices span: a block with its halo, reflected at the volume's edges.
 
     The part inside the volume is read straight into the result; the reflected margins
     are then copied from it, axis after axis (as ``np.pad`` does), so a block costs one
-    read and no whole-block copy.
+    read and no whole-block copy. With ``files`` (the array's plain chunk files) the read
+    skips zarr and takes only the part of each chunk the box needs.
     """
     inner = [max(_runs(i), key=lambda r: r[1] - r[0]) for i in index]
     sources = []
@@ -392,12 +453,12 @@ def read_indices(array, index: Sequence[np.ndarray]) -> np.ndarray:
         margin = np.r_[0:p, q:len(i)]
         at = p + i[margin] - i[p]  # where each margin voxel's source sits in the inner run
         if np.any((at < p) | (at >= q)):  # a halo longer than the axis: read it all, then take
-            return _read_and_take(array, index)
+            return _read_and_take(array, index, files)
         sources.append((margin, at))
     out = np.empty([len(i) for i in index], dtype=array.dtype)
     box = tuple(slice(p, q) for p, q in inner)
     read_box(array, [int(i[p]) for i, (p, _) in zip(index, inner)],
-             [int(i[q - 1]) + 1 for i, (_, q) in zip(index, inner)], out=out[box])
+             [int(i[q - 1]) + 1 for i, (_, q) in zip(index, inner)], out=out[box], files=files)
     for axis, (margin, at) in enumerate(sources):
         if margin.size:
             # axes before this one are complete; those after it only on their inner run
@@ -408,17 +469,18 @@ def read_indices(array, index: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _read_and_take(array, index: Sequence[np.ndarray]) -> np.ndarray:
+def _read_and_take(array, index: Sequence[np.ndarray], files: ChunkFiles | None = None) -> np.ndarray:
     lo = [int(i.min()) for i in index]
     hi = [int(i.max()) + 1 for i in index]
-    block = read_box(array, lo, hi)
+    block = read_box(array, lo, hi, files=files)
     for axis, (i, a, b) in enumerate(zip(index, lo, hi)):
         if len(i) != b - a or np.any(i != np.arange(a, b)):
             block = np.take(block, i - a, axis=axis)
     return block
 
 
-def read_box(array, lo: Sequence[int], hi: Sequence[int], out: np.ndarray | None = None) -> np.ndarray:
+def read_box(array, lo: Sequence[int], hi: Sequence[int], out: np.ndarray | None = None,
+             files: ChunkFiles | None = None) -> np.ndarray:
     """``array[lo:hi]`` (per axis) read one zarr chunk at a time into one buffer.
 
     zarr would fetch and decode up to ``async.concurrency`` chunks at once for a read that
@@ -429,6 +491,8 @@ def read_box(array, lo: Sequence[int], hi: Sequence[int], out: np.ndarray | None
     box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
     if out is None:
         out = np.empty([s.stop - s.start for s in box], dtype=array.dtype)
+    if files is not None:
+        return files.read_box(lo, hi, out)
     chunks = getattr(array, "chunks", None)
     if not (isinstance(chunks, tuple) and len(chunks) == len(box) and all(isinstance(c, int) for c in chunks)):
         out[...] = array[box]  # numpy, or a chunking without a regular grid
@@ -456,6 +520,9 @@ class _RegionJob:
         self.fn, self.sources, self.targets = fn, list(sources), list(targets)
         self.halo, self.whole_traces = tuple(int(h) for h in halo), whole_traces
         self.rows = int(chunks[0])  # inlines per chunk row
+        # plain float32 chunk files are read and written directly (None: through zarr)
+        self.source_files = [chunk_files(a) for a in self.sources]
+        self.target_files = [chunk_files(t) for t in self.targets]
 
 
 def _run_task(job: _RegionJob, rows: tuple, col: tuple, samples: tuple) -> np.ndarray:
@@ -480,7 +547,8 @@ def _run_task(job: _RegionJob, rows: tuple, col: tuple, samples: tuple) -> np.nd
         for r in range(int(idx0.min()) // c0, int(idx0.max()) // c0 + 1):
             if r not in held and np.any(idx0 // c0 == r):
                 inlines = np.arange(r * c0, min((r + 1) * c0, shape[0]))
-                held[r] = (r * c0, [read_indices(s, [inlines, *lateral]) for s in job.sources])
+                held[r] = (r * c0, [read_indices(s, [inlines, *lateral], f)
+                                    for s, f in zip(job.sources, job.source_files)])
         padded = [_gather_rows(held, idx0, c0, j) for j in range(len(job.sources))]
         if step + 1 < len(rows):  # keep of each row only what the next step reads
             _trim_rows(held, steps[step + 1], c0)
@@ -490,8 +558,11 @@ def _run_task(job: _RegionJob, rows: tuple, col: tuple, samples: tuple) -> np.nd
             blocks = [np.ascontiguousarray(x[:, :, window]) for x in padded]
             region = (slice(a, b), slice(*col), slice(s0, s1))
             outs, partial = job.fn(blocks, [idx0, lateral[0], lateral[1][window]], region)
-            for target, out in zip(job.targets, outs):
-                target[region] = out
+            for target, files, out in zip(job.targets, job.target_files, outs):
+                if files is not None:
+                    files.write_box([r.start for r in region], out)
+                else:
+                    target[region] = out
                 written += out.size
             partial = np.asarray(partial, dtype=np.float64).ravel()
             total = partial if total is None else total + partial
@@ -617,7 +688,7 @@ def write_regions(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], sourc
         if tuple(a.shape) != shape:
             raise AaspiError(f"write_regions: sources of shapes {shape} and {tuple(a.shape)}; they must share one grid.")
     ch = _chunks_for(shape, chunks)
-    targets = create_volumes(outputs, chunks=ch)
+    targets = create_volumes(outputs, chunks=ch, templates=[s for s in sources if isinstance(s, str | os.PathLike)])
     for (_, path), t in zip(outputs, targets):
         if tuple(t.shape) != shape:
             raise AaspiError(f"write_regions: output {path} of shape {tuple(t.shape)} for sources of shape {shape}.")

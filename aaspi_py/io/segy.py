@@ -61,9 +61,10 @@ from typing import Any
 
 import numpy as np
 
+from aaspi_py.framework.chunk_files import plain_chunks
 from aaspi_py.framework.errors import AaspiError
 from aaspi_py.framework.progress import Progress
-from aaspi_py.io.segy_chunks import plain_chunks, write_chunk_files
+from aaspi_py.io.segy_chunks import write_chunk_files
 from aaspi_py.io.segy_formats import EXACT_IN_FLOAT32, decode, format_name
 from aaspi_py.io.segy_geometry import Grid, build_grid, read_headers_at, scan_headers
 from aaspi_py.io.segy_layout import SegyLayout, check_field, read_layout, textual_to_str

@@ -6,7 +6,7 @@ An imported amplitude array has no compression: zarr v3 stores each chunk as a f
 padded to the full chunk shape. Reading and writing those files directly, one gather
 read or write (``readv``/``writev``) per chunk straight from or into a block buffer, costs
 the kernel's copy and nothing more; going through zarr costs several times that for
-(64, 64, 128) chunks (benches/segy_ingest.py). :func:`plain_chunks` says when an array is
+(64, 64, 128) chunks (benches/segy_ingest.py). :func:`~aaspi_py.framework.chunk_files.plain_chunks` says when an array is
 stored that way; anything else is read and written through zarr.
 
 A block buffer holds a block of whole chunk columns piece by piece: ``pieces[k]`` of shape
@@ -17,25 +17,11 @@ each chunk row ``pieces[k, i, j0:j1]`` is contiguous.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-
-def plain_chunks(array, chunk_shape: tuple[int, ...] | None = None) -> bool:
-    """Whether a zarr array stores float32 chunks as plain little-endian files under
-    ``c/i/j/k`` (no codec but bytes, zarr's default key encoding)."""
-    from zarr.codecs import BytesCodec
-
-    meta = array.metadata
-    return (getattr(meta, "zarr_format", None) == 3 and len(meta.codecs) == 1
-            and isinstance(meta.codecs[0], BytesCodec)
-            and str(getattr(meta.codecs[0].endian, "value", "")) == "little"
-            and getattr(meta.chunk_key_encoding, "name", "") == "default"
-            and getattr(meta.chunk_key_encoding, "separator", "") == "/"
-            and (chunk_shape is None or tuple(meta.chunk_grid.chunk_shape) == tuple(chunk_shape))
-            and array.ndim == 3 and array.dtype == np.float32 and sys.byteorder == "little")
+from aaspi_py.framework.chunk_files import write_all
 
 
 def _chunk_iov(pieces: np.ndarray, k: int, a: int, b: int, chunk_shape, pad: memoryview) -> list:
@@ -71,8 +57,7 @@ def write_chunk_files(root: Path, i0: int, x0: int, pieces: np.ndarray, chunk_sh
             for k in range(npieces):
                 fd = os.open(folder / str(k), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                 try:
-                    if os.writev(fd, _chunk_iov(pieces, k, a, b, chunk_shape, pad)) != 4 * ci * cx * cs:
-                        raise OSError(f"short write to {folder / str(k)}")
+                    write_all(fd, _chunk_iov(pieces, k, a, b, chunk_shape, pad))
                     if on_written is not None:
                         on_written(fd)
                 finally:

@@ -53,7 +53,7 @@ def plan(volume: Path) -> dict | None:
         return None
     import zarr
 
-    from aaspi_py.io.segy_chunks import plain_chunks
+    from aaspi_py.framework.chunk_files import plain_chunks
 
     try:
         data = zarr.open_array(volume / "data", mode="r")

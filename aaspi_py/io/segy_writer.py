@@ -334,7 +334,7 @@ class _DirectChunks:
     def of(cls, root: Path) -> _DirectChunks | None:
         import zarr
 
-        from aaspi_py.io.segy_chunks import plain_chunks
+        from aaspi_py.framework.chunk_files import plain_chunks
 
         try:
             array = zarr.open_array(root, mode="r")
