@@ -70,7 +70,7 @@ class FilterRegion:
         for b, out in enumerate(outs):
             live = lives[0 if len(lives) == 1 else b][centre[0], centre[1]]
             out[~live] = np.nan
-            partial[b] = change_sums(blocks[b][centre], out, live)
+            partial[b] = change_sums(np.ascontiguousarray(blocks[b]), out, live, *halo)
         return outs, partial
 
 

@@ -513,13 +513,18 @@ _SUMS = {**_OPTS, "fastmath": {"reassoc", "contract"}}
 
 
 @njit(**_SUMS)
-def change_sums(x, y, live):
+def change_sums(x, y, live, h0, h1, h2):
     """What the filter changed in one block, in one pass (for the run report).
 
     Parameters
     ----------
-    x, y : ndarray of shape (B0, B1, B2)
-        Input and filtered block.
+    x : ndarray of shape (B0 + 2 h0, B1 + 2 h1, B2 + 2 h2), C-contiguous
+        Padded input block (its centre is compared: a contiguous array keeps the loop
+        vectorised, where a view of the centre would not).
+    y : ndarray of shape (B0, B1, B2)
+        Filtered block.
+    h0, h1, h2 : int
+        Halo of ``x`` per axis.
     live : ndarray of shape (B0, B1), bool
         Trace mask; dead traces of ``x`` are left out (they may hold zeros).
 
@@ -531,12 +536,12 @@ def change_sums(x, y, live):
         absolute change.
     """
     out = np.zeros(8)
-    b0, b1, b2 = x.shape
+    b0, b1, b2 = y.shape
     for i in range(b0):
         for j in range(b1):
             if not live[i, j]:
                 continue
-            xr = x[i, j]
+            xr = x[i + h0, j + h1, h2:]
             yr = y[i, j]
             n_u = s_u = q_u = n_v = s_v = q_v = n_b = a_b = 0.0
             for k in range(b2):

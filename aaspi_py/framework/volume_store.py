@@ -207,7 +207,6 @@ def _template_for(ds: xr.Dataset, candidates: list[Path], chunks) -> tuple[xr.Da
                 meta.get("chunk_grid", {}).get("configuration", {}).get("chunk_shape") != list(chunks):
             continue
         template = open_volume(folder)
-        template = template.assign_coords({n: template.coords[n].load() for n in template.coords})
         if _same_frame(template, ds):
             return template, folder
     return None
@@ -568,7 +567,8 @@ def _run_task(job: _RegionJob, rows: tuple, col: tuple, samples: tuple) -> np.nd
             total = partial if total is None else total + partial
             del blocks, outs
         del padded
-        release_freed_memory()
+    del held
+    release_freed_memory()  # once a task: a trim per chunk row cost more than it kept
     return np.concatenate([[float(written)], total]).reshape(1, -1)
 
 
