@@ -55,6 +55,31 @@ def scipy_kuwahara(x: np.ndarray, w: int = 3) -> np.ndarray:
 CPU = {}
 
 
+def chunk_file_copy(src: Path, dst: Path) -> None:
+    """Copy a volume's data chunk by chunk through :mod:`aaspi_py.framework.chunk_files`
+    (read each chunk file into a buffer, write it to the copy's), two threads: the I/O the
+    module does, without zarr's codec pipeline."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import zarr
+
+    from aaspi_py.framework.chunk_files import chunk_files
+
+    a = zarr.open_array(str(src / "data"), mode="r")
+    shutil.rmtree(dst, ignore_errors=True)
+    b = zarr.create_array(store=str(dst), shape=a.shape, chunks=a.chunks, dtype=a.dtype, fill_value=a.fill_value,
+                          compressors=None)
+    fa, fb = chunk_files(a), chunk_files(b)
+    starts = list(itertools.product(*(range(0, n, c) for n, c in zip(a.shape, a.chunks))))
+
+    def one(lo):
+        hi = [min(x + c, n) for x, c, n in zip(lo, a.chunks, a.shape)]
+        fb.write_box(lo, fa.read_box(lo, hi, np.empty([h - x for x, h in zip(lo, hi)], np.float32)))
+
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        list(pool.map(one, starts))
+
+
 def best_of(fn, repeat: int) -> tuple[float, object]:
     """Least wall time of ``repeat`` runs (and the CPU time of that run, kept in CPU)."""
     best, result = None, None
@@ -94,8 +119,11 @@ def main() -> None:
     src = aaspi_py.save_volume(x, project.volumes_dir / "amplitude.zarr", chunks=chunks)
     t_module, _ = best_of(lambda: aaspi_py.run("kuwahara3d", project.root, inputs=["amplitude"],
                                                overwrite=True), r)
-    t_io, _ = best_of(lambda: aaspi_py.save_volume(aaspi_py.open_volume(src)["data"].data,
-                                                   WORK / "copy.zarr", overwrite=True, chunks=chunks), r)
+    # the anchor goes through zarr for reading and writing (open_volume would read the chunk
+    # files directly, as the module does)
+    t_io, _ = best_of(lambda: aaspi_py.save_volume(da.from_zarr(str(src / "data")), WORK / "copy.zarr",
+                                                   like=src, overwrite=True, chunks=chunks), r)
+    t_files, _ = best_of(lambda: chunk_file_copy(src, WORK / "copy.zarr"), r)
     filtered = aaspi_py.open_volume(WORK / "volumes" / "kuwahara3d_amplitude_bench.zarr")["data"].values
     assert np.array_equal(filtered, ours), "the module's output differs from the kernel's"
     shutil.rmtree(WORK, ignore_errors=True)
@@ -105,12 +133,12 @@ def main() -> None:
               f"load average {load0[0]:.1f} before, {load1[0]:.1f} after; /proc/loadavg at the end: "
               f"{Path('/proc/loadavg').read_text().strip()}")
         for name, t in [("kernel, numpy in memory", t_ours), ("kuwahara3d module (read, filter, write)", t_module),
-                        ("zarr-to-zarr copy (I/O anchor)", t_io)]:
+                        ("zarr-to-zarr copy (I/O anchor)", t_io), ("chunk-file copy (the module's I/O path)", t_files)]:
             print(f"  {name:<42s} {t:7.3f} s  {nvox / t / 1e6:6.1f} Mvoxel/s  CPU {CPU[t]:5.2f} s  "
                   f"{nvox / CPU[t] / 1e6:6.1f} Mvoxel per CPU-s")
-        print(f"module / copy = {t_io / t_module:.2f} (wall), {CPU[t_io] / CPU[t_module]:.2f} (CPU-s); "
-              f"lower bound of the module's CPU-s, kernel + copy: {CPU[t_ours] + CPU[t_io]:.2f} s "
-              f"(best module / copy ratio possible: {CPU[t_io] / (CPU[t_ours] + CPU[t_io]):.2f})")
+        print(f"module / zarr copy = {t_io / t_module:.2f} (wall), {CPU[t_io] / CPU[t_module]:.2f} (CPU-s); "
+              f"module / chunk-file copy = {t_files / t_module:.2f} (wall), {CPU[t_files] / CPU[t_module]:.2f} (CPU-s); "
+              f"the kernel alone is {t_io / t_ours:.2f} of the zarr copy")
         return
     xd = da.from_array(x, chunks=(64, 64, 128))
     t_dask, ours_dask = best_of(lambda: kuwahara(xd).compute(), r)
