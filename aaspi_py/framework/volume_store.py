@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from aaspi_py.framework.chunk_files import ChunkFiles, chunk_files
+from aaspi_py.framework.chunk_files import ChunkFiles, chunk_files, plain_chunks
 from aaspi_py.framework.errors import AaspiError
 
 # ---------------------------------------------------------------- memory model
@@ -181,18 +181,11 @@ def create_volumes(outputs: Sequence[tuple[xr.Dataset, str | os.PathLike]], *,
     return arrays
 
 
-#: the data array of a float32 volume as :func:`create_volume` writes it (beside shape,
-#: chunks and attributes): plain little-endian chunks, NaN fill, the volume's dimensions
-_PLAIN_FLOAT32 = {"data_type": "float32", "fill_value": "NaN",
-                  "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
-                  "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
-                  "dimension_names": ["inline", "crossline", "sample"], "storage_transformers": []}
-
-
 def _template_for(ds: xr.Dataset, candidates: list[Path], chunks) -> tuple[xr.Dataset, Path] | None:
     """The first template volume of ``ds``'s frame whose data array is stored as the output's
-    would be (float32 only: other types go through xarray)."""
-    import json
+    would be: plain float32 chunks of the output's shape, NaN fill (other types go through
+    xarray)."""
+    import zarr
 
     from aaspi_py.volume import open_volume
 
@@ -200,11 +193,10 @@ def _template_for(ds: xr.Dataset, candidates: list[Path], chunks) -> tuple[xr.Da
         return None
     for folder in candidates:
         try:
-            meta = json.loads((folder / "data" / "zarr.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            array = zarr.open_array(folder / "data", mode="r", zarr_format=3)
+        except Exception:  # noqa: BLE001 - not a volume's data array: no template
             continue
-        if any(meta.get(k) != v for k, v in _PLAIN_FLOAT32.items()) or \
-                meta.get("chunk_grid", {}).get("configuration", {}).get("chunk_shape") != list(chunks):
+        if not (plain_chunks(array, tuple(chunks)) and np.isnan(array.fill_value)):
             continue
         template = open_volume(folder)
         if _same_frame(template, ds):
