@@ -40,6 +40,17 @@ def plain_chunks(array, chunk_shape: tuple[int, ...] | None = None) -> bool:
             and array.ndim == 3 and array.dtype == np.float32 and sys.byteorder == "little")
 
 
+def chunk_pieces(lo: Sequence[int], hi: Sequence[int], chunks: Sequence[int]):
+    """The chunks a box ``[lo, hi)`` meets on a regular chunk grid: per chunk, its index,
+    the slices of it the box takes and where they go in the box."""
+    ranges = [range(a // c, (b - 1) // c + 1) for a, b, c in zip(lo, hi, chunks)]
+    for idx in itertools.product(*ranges):
+        start = [i * c for i, c in zip(idx, chunks)]
+        inner = tuple(slice(max(a, s) - s, min(b, s + c) - s) for a, b, s, c in zip(lo, hi, start, chunks))
+        where = tuple(slice(s + q.start - a, s + q.stop - a) for q, s, a in zip(inner, start, lo))
+        yield idx, inner, where
+
+
 class ChunkFiles:
     """The chunk files of one plain float32 array on a local (or shared) filesystem.
 
@@ -62,18 +73,9 @@ class ChunkFiles:
     def _path(self, idx: Sequence[int]) -> Path:
         return self.folder.joinpath("c", *map(str, idx))
 
-    def _pieces(self, lo: Sequence[int], hi: Sequence[int]):
-        """Per chunk the box meets: (chunk index, slices in the chunk, slices in the box)."""
-        ranges = [range(a // c, (b - 1) // c + 1) for a, b, c in zip(lo, hi, self.chunks)]
-        for idx in itertools.product(*ranges):
-            start = [i * c for i, c in zip(idx, self.chunks)]
-            inner = tuple(slice(max(a, s) - s, min(b, s + c) - s) for a, b, s, c in zip(lo, hi, start, self.chunks))
-            where = tuple(slice(s + q.start - a, s + q.stop - a) for q, s, a in zip(inner, start, lo))
-            yield idx, inner, where
-
     def read_box(self, lo: Sequence[int], hi: Sequence[int], out: np.ndarray) -> np.ndarray:
         """``array[lo:hi]`` into ``out`` (any float32 view of the box's shape)."""
-        for idx, inner, where in self._pieces(lo, hi):
+        for idx, inner, where in chunk_pieces(lo, hi, self.chunks):
             path = self._path(idx)
             if not path.exists():
                 out[where] = self.fill
@@ -99,7 +101,7 @@ class ChunkFiles:
         for a, b, c, n in zip(lo, hi, self.chunks, self.shape):
             if a % c or (b % c and b != n):
                 raise ValueError(f"box {lo}..{hi} is not on the chunk grid {self.chunks}")
-        for idx, inner, where in self._pieces(lo, hi):
+        for idx, inner, where in chunk_pieces(lo, hi, self.chunks):
             part = block[where]
             if part.shape != self.chunks:  # an edge chunk: padded as zarr pads it
                 full = np.full(self.chunks, self.fill, dtype=np.float32)

@@ -19,7 +19,6 @@ estimate the bytes in flight, halos and the kernel's own work arrays included;
 """
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from aaspi_py.framework.chunk_files import ChunkFiles, chunk_files, plain_chunks
+from aaspi_py.framework.chunk_files import ChunkFiles, chunk_files, chunk_pieces, plain_chunks
 from aaspi_py.framework.errors import AaspiError
 
 # ---------------------------------------------------------------- memory model
@@ -292,14 +291,18 @@ def create_volume(ds: xr.Dataset, path: str | os.PathLike, *, chunks: Sequence[i
     return zarr.open_array(Path(path) / "data", mode="r+", zarr_format=3)
 
 
-def _write_block(block: np.ndarray, target, files: ChunkFiles | None = None, block_info=None) -> np.ndarray:
-    """Write one chunk into its region of the zarr array (straight into its chunk file when
-    ``files`` is given); a (1, 1, 1) count of voxels."""
-    loc = block_info[0]["array-location"]
+def _store(target, files: ChunkFiles | None, start: Sequence[int], block: np.ndarray) -> None:
+    """``target[start:start + block.shape] = block``, straight into the chunk files when the
+    array has them (:func:`~aaspi_py.framework.chunk_files.chunk_files`), else through zarr."""
     if files is not None:
-        files.write_box([a for a, _ in loc], block)
+        files.write_box(start, block)
     else:
-        target[tuple(slice(a, b) for a, b in loc)] = block
+        target[tuple(slice(a, a + n) for a, n in zip(start, block.shape))] = block
+
+
+def _write_block(block: np.ndarray, target, files: ChunkFiles | None = None, block_info=None) -> np.ndarray:
+    """Write one chunk into its region of the zarr array; a (1, 1, 1) count of voxels."""
+    _store(target, files, [a for a, _ in block_info[0]["array-location"]], block)
     return np.full((1, 1, 1), block.size, dtype=np.int64)
 
 
@@ -488,10 +491,8 @@ def read_box(array, lo: Sequence[int], hi: Sequence[int], out: np.ndarray | None
     if not (isinstance(chunks, tuple) and len(chunks) == len(box) and all(isinstance(c, int) for c in chunks)):
         out[...] = array[box]  # numpy, or a chunking without a regular grid
         return out
-    ranges = [range(s.start // c, (s.stop - 1) // c + 1) for s, c in zip(box, chunks)]
-    for idx in itertools.product(*ranges):
-        src = tuple(slice(max(s.start, i * c), min(s.stop, (i + 1) * c)) for s, c, i in zip(box, chunks, idx))
-        out[tuple(slice(a.start - s.start, a.stop - s.start) for a, s in zip(src, box))] = array[src]
+    for idx, inner, where in chunk_pieces(lo, hi, chunks):
+        out[where] = array[tuple(slice(i * c + q.start, i * c + q.stop) for i, c, q in zip(idx, chunks, inner))]
     return out
 
 
@@ -550,10 +551,7 @@ def _run_task(job: _RegionJob, rows: tuple, col: tuple, samples: tuple) -> np.nd
             region = (slice(a, b), slice(*col), slice(s0, s1))
             outs, partial = job.fn(blocks, [idx0, lateral[0], lateral[1][window]], region)
             for target, files, out in zip(job.targets, job.target_files, outs):
-                if files is not None:
-                    files.write_box([r.start for r in region], out)
-                else:
-                    target[region] = out
+                _store(target, files, [r.start for r in region], out)
                 written += out.size
             partial = np.asarray(partial, dtype=np.float64).ravel()
             total = partial if total is None else total + partial
